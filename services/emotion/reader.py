@@ -1,0 +1,72 @@
+"""From image bytes to an expression reading: decode, find the face, classify."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from musicalface.contracts import EXPRESSIONS, mood_of
+from services.emotion.face_detector import FaceDetector
+from services.emotion.image_decode import MAX_BYTES, MAX_PIXELS, ImageError, decode_grey, read_grey
+
+
+@dataclass
+class Reading:
+    file: str | None = None
+    emotion: str | None = None
+    probabilities: dict[str, float] = field(default_factory=dict)
+    mood: str | None = None
+    face: list[int] | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities.get(self.emotion, 0.0) if self.emotion else 0.0
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        return sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:k]
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        if d["error"] is None:
+            del d["error"]
+        return d
+
+
+def reading_from(probs: np.ndarray, box) -> Reading:
+    probabilities = {name: round(float(p), 6) for name, p in zip(EXPRESSIONS, probs)}
+    emotion = EXPRESSIONS[int(np.argmax(probs))]
+    return Reading(emotion=emotion, probabilities=probabilities, mood=mood_of(emotion),
+                   face=[int(v) for v in box] if box is not None else None)
+
+
+class EmotionReader:
+    def __init__(self, model, detector: FaceDetector | None = None,
+                 max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS):
+        self.model = model
+        self.detector = detector or FaceDetector()
+        self.max_bytes, self.max_pixels = max_bytes, max_pixels
+
+    def read_bytes(self, data: bytes, name: str | None = None) -> Reading:
+        return self._read(lambda: decode_grey(data, self.max_bytes, self.max_pixels), name)
+
+    def read_file(self, path) -> Reading:
+        return self._read(lambda: read_grey(path, self.max_bytes, self.max_pixels), str(path))
+
+    def read_grey(self, grey: np.ndarray, name: str | None = None) -> Reading:
+        return self._read(lambda: grey, name)
+
+    def _read(self, load, name) -> Reading:
+        t0 = time.perf_counter()
+        try:
+            grey = load()
+        except ImageError as e:
+            return Reading(file=name, error=str(e), seconds=round(time.perf_counter() - t0, 4))
+        face = self.detector.largest_face(grey)
+        if face is None:
+            return Reading(file=name, seconds=round(time.perf_counter() - t0, 4))
+        r = reading_from(self.model.predict(face.crop[None])[0], face.box)
+        r.file, r.seconds = name, round(time.perf_counter() - t0, 4)
+        return r

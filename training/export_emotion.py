@@ -1,0 +1,86 @@
+"""Export a trained Keras CNN as a TensorFlow Serving SavedModel.
+
+    python -m training.export_emotion runs/emotion/v1/final.keras --version 1
+
+Contract (musicalface.contracts.EmotionSignature): signature `serving_default`,
+input `image` float32 [N, 48, 48, 1] raw grey 0..255, output `probabilities`
+float32 [N, 7]. The graph averages the face and its mirror image (test-time
+flip): measured on PublicTest it pays (see the report).
+Warm-up requests go to assets.extra/ so TF Serving compiles before traffic.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from musicalface.contracts import EmotionSignature as Sig
+
+WARMUP_BATCHES = (1, 8, 32)
+
+
+def serving_fn(model, flip: bool = True):
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, Sig.size, Sig.size, 1], tf.float32, name=Sig.input)])
+    def serve(image):
+        p = model(image, training=False)
+        if flip:
+            p = (p + model(tf.image.flip_left_right(image), training=False)) / 2.0
+        return {Sig.output: tf.cast(p, tf.float32)}
+
+    return serve
+
+
+def export(model, target: Path, flip: bool = True) -> Path:
+    import keras
+
+    target = Path(target)
+    if target.exists():
+        shutil.rmtree(target)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(Sig.name, serving_fn(model, flip))
+    archive.write_out(str(target), verbose=False)
+    write_warmup(target)
+    print(f"exported {target}", flush=True)
+    return target
+
+
+def write_warmup(target: Path) -> Path:
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    path = Path(target) / "assets.extra" / "tf_serving_warmup_requests"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    with tf.io.TFRecordWriter(str(path)) as w:
+        for n in WARMUP_BATCHES:
+            req = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name="emotion", signature_name=Sig.name))
+            img = rng.integers(0, 256, (n, Sig.size, Sig.size, 1)).astype("float32")
+            req.inputs[Sig.input].CopyFrom(tf.make_tensor_proto(img))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=req))
+            w.write(log.SerializeToString())
+    return path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("keras_model")
+    p.add_argument("--version", type=int, required=True)
+    p.add_argument("--models-dir", default="models/emotion")
+    p.add_argument("--no-flip", action="store_true", help="export without test-time flip")
+    args = p.parse_args(argv)
+    import keras
+
+    export(keras.models.load_model(args.keras_model), Path(args.models_dir) / str(args.version), flip=not args.no_flip)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
