@@ -1,0 +1,42 @@
+"""A few synthetic batches through training, resume, export and report."""
+import json
+
+import numpy as np
+import tensorflow as tf
+
+from musicalface.contracts import EmotionSignature as Sig
+from training import emotion_report, train_emotion
+
+
+def synthetic_npz(path, n=96):
+    rng = np.random.default_rng(0)
+    y = np.arange(n) % 7
+    x = rng.integers(0, 60, (n, 48, 48)).astype(np.uint8)
+    x += (y * 30)[:, None, None].astype(np.uint8)  # a class you can see in the brightness
+    np.savez(path, train_x=x, train_y=y, val_x=x[:35], val_y=y[:35])
+
+
+def test_train_resume_export_report(tmp_path):
+    data, run, models = tmp_path / "fer.npz", tmp_path / "run", tmp_path / "models"
+    synthetic_npz(data)
+    args = ["--data", str(data), "--arch", "tiny", "--batch-size", "32", "--out", str(run)]
+    assert train_emotion.main([*args, "--epochs", "1"]) == 0
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 1
+    assert train_emotion.main([*args, "--epochs", "2", "--export", "3", "--models-dir", str(models)]) == 0
+    log = (run / "log.csv").read_text().splitlines()
+    assert len(log) == 3  # header + one row per epoch: the second run resumed, it did not start over
+
+    fn = tf.saved_model.load(str(models / "3")).signatures[Sig.name]
+    p = fn(**{Sig.input: tf.zeros([2, 48, 48, 1])})[Sig.output].numpy()
+    assert p.shape == (2, 7)
+
+    report = tmp_path / "report"
+    x = np.load(data)["val_x"]
+    y = np.load(data)["val_y"]
+    emotion_report.write(models / "3", run, x, y, report)
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert 0 <= metrics["accuracy_7"] <= 1 and len(metrics["per_class"]) == 7
+    assert np.array(metrics["confusion_7"]).sum() == len(y)
+    for png in ("confusion_7.png", "confusion_4.png", "curves.png"):
+        assert (report / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "PublicTest" in (report / "README.md").read_text()
