@@ -61,8 +61,24 @@ PLAYS_STREAM = "plays"          # one entry per handled mood event
 FRAME_KEY_PREFIX = "mf:frame:"  # short-lived frame bytes
 
 
+PENDING_FRAMES = "mf:frames:pending"  # ZSET frame_id -> frame_ts: stored, not yet taken by a worker
+CAMERA_KEY_PREFIX = "mf:camera:"      # per-camera mood state (JSON), shared by all workers
+LIVE_CHANNEL_PREFIX = "mf:live:"      # PUBLISH of every handled frame's result, for a UI
+# The RQ job that handles frames, named by path so that enqueuers need not import it.
+FRAME_JOB_FUNC = "services.emotion.worker.handle_frames"
+CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
 def frame_key(frame_id: str) -> str:
     return f"{FRAME_KEY_PREFIX}{frame_id}"
+
+
+def camera_state_key(camera_id: str) -> str:
+    return f"{CAMERA_KEY_PREFIX}{camera_id}:state"
+
+
+def live_channel(camera_id: str) -> str:
+    return f"{LIVE_CHANNEL_PREFIX}{camera_id}"
 
 
 # --- Messages ----------------------------------------------------------------
@@ -72,6 +88,29 @@ class FrameJob(BaseModel):
     camera_id: str
     frame_ts: float
     key: str
+
+
+class FrameResult(BaseModel):
+    """What one handled frame showed; published live and kept as a camera's `last`."""
+    frame_id: str
+    camera_id: str
+    frame_ts: float
+    label: str | None = None  # a mood, NO_FACE, or None when the frame could not be read
+    emotion: str | None = None
+    confidence: float = 0.0   # probability of `emotion`
+    probabilities: dict[str, float] = Field(default_factory=dict)
+    face: list[int] | None = None  # x, y, w, h
+    error: str | None = None
+    handled_ts: float = Field(default_factory=time.time)
+
+
+class CameraMood(BaseModel):
+    """A camera's smoothed mood as the capture service shows it (GET /v1/cameras/{id}/mood)."""
+    camera_id: str
+    mood: str | None = None   # one of MOODS, NO_FACE, or None before the first change
+    since: float | None = None
+    event_id: str | None = None
+    last: FrameResult | None = None
 
 
 class MoodEvent(BaseModel):
