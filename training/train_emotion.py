@@ -33,7 +33,7 @@ def parse_args(argv=None):
     p.add_argument("--data", default=DEFAULT_DATA, help="fer2013.npz, Kaggle fer2013.csv, or a folder with train/ and test/")
     p.add_argument("--arch", default="default", help="default (small VGG), seed (the original CNN) or tiny (smoke tests)")
     p.add_argument("--out", default="runs/emotion/default", help="run folder: checkpoints, log, report")
-    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--epochs", type=int, default=45)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW, 1 warm-up epoch, cosine to 0)")
     p.add_argument("--weight-decay", type=float, default=1e-4)
