@@ -11,6 +11,12 @@ def add_commands(sub) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per photo, one per line")
     p.set_defaults(func=predict)
 
+    from services.emotion.worker import add_worker_command
+
+    e = sub.add_parser("emotion", help="emotion service: workers that read faces on frames")
+    esub = e.add_subparsers(dest="emotion_command", metavar="COMMAND", required=True)
+    add_worker_command(esub)
+
 
 def format_reading(r) -> str:
     if r.error:

@@ -23,3 +23,20 @@ class EmotionSettings(BaseSettings):
 
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
+
+    # Per-camera mood smoothing (services/emotion/smoothing.py says what each one does).
+    mood_window_s: float = 1.5
+    mood_min_frames: int = 3
+    mood_min_share: float = 0.6
+    mood_min_confidence: float = 0.5
+    mood_min_dwell_s: float = 1.0
+    mood_state_ttl_s: int = 86400   # a camera unseen this long starts afresh
+    moods_stream_maxlen: int = 10000
+    live_results: bool = True       # PUBLISH each frame's result on mf:live:<camera>
+
+    def smoothing(self):
+        from services.emotion.smoothing import SmoothingParams
+
+        return SmoothingParams(window_s=self.mood_window_s, min_frames=self.mood_min_frames,
+                               min_share=self.mood_min_share, min_confidence=self.mood_min_confidence,
+                               min_dwell_s=self.mood_min_dwell_s)
