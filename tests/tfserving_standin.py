@@ -11,6 +11,7 @@ import argparse
 import os
 import socket
 import threading
+import time
 from concurrent import futures
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class _Servicer(prediction_service_pb2_grpc.PredictionServiceServicer):
 
         o = self.owner
         o.requests += 1
+        if o.delay_s:  # play a server too slow for the client's deadline
+            time.sleep(o.delay_s)
         spec = request.model_spec
         if spec.name != o.model_name:
             context.abort(grpc.StatusCode.NOT_FOUND, f"Servable not found for request: Latest({spec.name})")
@@ -85,6 +88,7 @@ class StandInServing:
         self._loaded = {v: tf.saved_model.load(str(model_dir / str(v))) for v in versions}
         self.signatures = {v: dict(m.signatures) for v, m in self._loaded.items()}
         self.requests = 0
+        self.delay_s = 0.0
         self._server = None
         self._lock = threading.Lock()
 

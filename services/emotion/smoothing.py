@@ -83,7 +83,7 @@ def observe(state: dict, result: FrameResult, params: SmoothingParams) -> MoodEv
         return None
     if state["candidate"] != label:
         state["candidate"], state["candidate_since"] = label, ts
-    if ts - state["candidate_since"] < params.min_dwell_s:
+    if ts - state["candidate_since"] < params.min_dwell_s - 1e-6:  # 0.7 - 0.2 < 0.5 in floating point
         return None
     event = _event(state["camera_id"], label, entries, len(window), ts)
     state.update(mood=label, since=ts, event_id=event.event_id, candidate=None, candidate_since=None)
