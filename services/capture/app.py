@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
 from musicalface.contracts import CAMERA_ID_PATTERN, CameraMood, camera_state_key
@@ -102,14 +103,10 @@ def create_app(settings: CaptureSettings | None = None, redis=None) -> FastAPI:
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        from redis.exceptions import RedisError
-
-        if isinstance(exc, RedisError):
-            return JSONResponse({"detail": f"frame store unavailable: {exc}"}, status_code=503)
-        log.exception("unexpected error on %s", request.url.path)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+    @app.exception_handler(RedisError)
+    async def redis_down(request: Request, exc: RedisError):
+        log.warning("Redis error on %s: %s", request.url.path, exc)
+        return JSONResponse({"detail": f"frame store unavailable: {exc}"}, status_code=503)
 
     @app.post("/v1/cameras/{camera_id}/frames", status_code=202)
     async def post_frame(camera_id: str, request: Request) -> dict:
@@ -135,7 +132,6 @@ def create_app(settings: CaptureSettings | None = None, redis=None) -> FastAPI:
 
     @app.get("/health")
     def health(request: Request):
-        from redis.exceptions import RedisError
         from rq import Worker
 
         store: FrameStore = request.app.state.store
