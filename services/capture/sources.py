@@ -69,9 +69,9 @@ def image_frame(path: Path, max_side: int) -> Frame:
                 return Frame(data, path.name)
         except ImageError:
             return Frame(data, path.name)  # let the service say what is wrong with it
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise SourceError(f"{path}: not an image OpenCV can read")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    if image is None:  # sent as it is: the service's answer says what is wrong with it
+        return Frame(data, path.name)
     return Frame(encode(image, max_side), path.name)
 
 
