@@ -101,18 +101,30 @@ def main(argv=None) -> int:
     # --- model: fresh or resumed ----------------------------------------------
     state_path, last_path = out / "state.json", out / "last.keras"
     start_epoch = 0
-    if last_path.exists() and state_path.exists() and not args.fresh:
-        model = keras.models.load_model(last_path)
-        start_epoch = json.loads(state_path.read_text())["epochs_done"]
-        print(f"resuming {last_path} after epoch {start_epoch}", flush=True)
-    else:
-        model = emotion_models.build(args.arch)
+    def schedule():
         total = steps_per_epoch * args.epochs
         warmup = min(steps_per_epoch, total // 2)
-        schedule = keras.optimizers.schedules.CosineDecay(
+        return keras.optimizers.schedules.CosineDecay(
             0.0, decay_steps=max(total - warmup, 1), warmup_target=args.lr, warmup_steps=warmup)
+
+    if last_path.exists() and state_path.exists() and not args.fresh:
+        model = keras.models.load_model(last_path)
+        state = json.loads(state_path.read_text())
+        start_epoch = state["epochs_done"]
+        print(f"resuming {last_path} after epoch {start_epoch}", flush=True)
+        if state["of"] != args.epochs:
+            # A run may be lengthened or cut short: the cosine is re-planned to end at the new
+            # last epoch, from the step reached (the learning rate jumps once, then anneals).
+            model.optimizer.learning_rate = schedule()
+            print(f"schedule re-planned: {state['of']} -> {args.epochs} epochs", flush=True)
+            meta = json.loads((out / "meta.json").read_text())
+            meta.setdefault("replanned", []).append({"after_epoch": start_epoch, "from": state["of"], "to": args.epochs})
+            meta["args"]["epochs"] = args.epochs
+            (out / "meta.json").write_text(json.dumps(meta, indent=2))
+    else:
+        model = emotion_models.build(args.arch)
         model.compile(
-            optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay),
+            optimizer=keras.optimizers.AdamW(schedule(), weight_decay=args.weight_decay),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
             metrics=["accuracy"],
         )
