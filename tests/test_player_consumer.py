@@ -282,3 +282,22 @@ def test_killed_at_random_points_each_event_is_played_once(play_cfg, emulator, r
     assert [c.body["uris"] for c in play_calls] == [[t.uri for t in r.tracks if t.uri] for r in recs], log.read_text()
     assert pending(redis_client) == 0
     assert json.loads(redis_client.xrange(PLAYS_STREAM)[0][1][b"tracks"])[0]["uri"]
+
+
+def test_play_mode_without_a_login_stops_at_start_with_one_clear_line(cfg, emulator, tmp_path):
+    s = cfg("play")
+    r = subprocess.run([sys.executable, "-m", "musicalface.cli", "player", "run"], env=player_env(s),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1].startswith("musicalface: error: no Spotify login stored: run "
+                                                        "`musicalface spotify login`")
+    assert "Traceback" not in r.stderr
+    assert emulator.calls("POST", "/api/token") == []
+
+
+def test_play_mode_with_a_free_account_stops_at_start(play_cfg, emulator):
+    s = play_cfg()
+    emulator.users["alice"].product = "free"
+    r = subprocess.run([sys.executable, "-m", "musicalface.cli", "player", "run"], env=player_env(s),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Premium is required" in r.stderr.strip().splitlines()[-1]

@@ -44,8 +44,18 @@ def build_player(settings=None):
     return Player(s, r, build_mode(s, cache), SongSource(s.lyrics_url, s.lyrics_timeout_s))
 
 
+def check_mode(mode) -> None:
+    from services.player.spotify_client import RateLimited, SpotifyUnavailable
+
+    try:
+        mode.check()
+    except (SpotifyUnavailable, RateLimited) as e:
+        log.warning("cannot check the Spotify set-up now (%s); going on", e)
+
+
 def run_command(args) -> int:
     player = build_player()
+    check_mode(player.mode)
     signal.signal(signal.SIGTERM, lambda *_: player.stop())
     player.run()
     log.info("player stopped")

@@ -43,6 +43,9 @@ class LinksMode:
     def already_done(self, camera_id: str, mood: str, tracks: list[Track]) -> bool:
         return True
 
+    def check(self) -> None:
+        """Fail at start, not at the first face, when the set-up cannot work."""
+
 
 class ResolveMode(LinksMode):
     name = "resolve"
@@ -64,6 +67,11 @@ class PlayMode(ResolveMode):
         if self._me is None or time.monotonic() - self._me[0] > self.ME_TTL_S:
             self._me = (time.monotonic(), self.api.me())
         return self._me[1]
+
+    def check(self) -> None:
+        if (self.me().get("product") or "premium") != "premium":
+            raise PremiumRequired("Spotify Premium is required to control playback; use PLAYER_MODE=playlist or "
+                                  "resolve with a free account")
 
     def _device(self, camera_id: str) -> dict:
         devices = self.api.devices()
@@ -136,6 +144,9 @@ class PlaylistMode(PlayMode):
 
     def already_done(self, camera_id: str, mood: str, tracks: list[Track]) -> bool:
         return False  # act is idempotent: redoing it is safe
+
+    def check(self) -> None:
+        self.me()
 
 
 def build_mode(settings: PlayerSettings, cache=None):

@@ -50,8 +50,9 @@ class PlayerSettings(BaseSettings):
     player_group: str = "players"
     player_consumer: str = _default_consumer()
     player_block_ms: int = 2000
-    # An event unacknowledged this long by another player is taken over.
-    player_claim_idle_ms: int = 60_000
+    # An event unacknowledged this long by another player is taken over; longer than the slowest
+    # handling (20 searches at their timeout), so a live player's event is not taken from it.
+    player_claim_idle_ms: int = 120_000
     # Older events are recorded as skipped: music for a face seen minutes ago is no use.
     player_max_event_age_s: float = 600.0
     # Lyrics or Spotify unreachable: tries per event before it is recorded as an error.
