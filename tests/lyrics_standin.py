@@ -42,6 +42,7 @@ class LyricsStandIn:
         me = self
 
         class H(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
             def log_message(self, *a):
                 pass
 

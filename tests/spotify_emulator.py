@@ -99,6 +99,7 @@ class SpotifyEmulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else headers and body wait on a delayed ACK (40 ms)
 
             def log_message(self, *a):
                 pass
