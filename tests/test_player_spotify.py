@@ -92,6 +92,21 @@ def test_429_gives_retry_after_at_once_without_spotipy_retrying(emulator, settin
     assert resolver.resolve("Toto", "Africa").uri == AFRICA  # nothing bad cached
 
 
+def test_resolve_or_link_never_raises(emulator, settings_for):
+    resolver = resolver_from_settings(settings_for("resolve"))
+    emulator.rate_limit("/v1/search", times=1, retry_after=30)
+    t = resolver.resolve_or_link("Toto", "Africa")
+    assert t.uri is None and t.url == "https://open.spotify.com/search/Toto%20Africa"
+    assert resolver.resolve_or_link("Toto", "Africa").uri == AFRICA
+    assert resolver_from_settings(settings_for("resolve", spotify_accounts_base="http://127.0.0.1:9/")) \
+        .resolve_or_link("Toto", "Africa").uri is None  # Spotify unreachable
+
+
+def test_search_never_asks_for_more_than_10(emulator, settings_for):
+    assert app_api(settings_for("resolve")).search_tracks("africa", limit=50)
+    assert [c.query["limit"] for c in searches(emulator)] == ["10"]
+
+
 def test_bad_client_credentials(settings_for):
     with pytest.raises(BadCredentials):
         app_api(settings_for("resolve", spotipy_client_secret="wrong")).search_tracks("x")

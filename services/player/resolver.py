@@ -31,6 +31,8 @@ class LinkResolver:
     def resolve(self, artist: str, title: str) -> Track:
         return Track(artist=artist, title=title, url=search_link(artist, title), uri=None)
 
+    resolve_or_link = resolve
+
 
 class TrackResolver:
     """Finds each song on Spotify once; what was found, or not, goes to the cache."""
@@ -46,6 +48,17 @@ class TrackResolver:
         track = self._search(artist, title)
         self.cache.put(artist, title, track)
         return track or LinkResolver().resolve(artist, title)
+
+    def resolve_or_link(self, artist: str, title: str) -> Track:
+        """resolve(), but a Spotify failure (429, timeout, bad keys) gives the search link instead of raising:
+        for callers with no retry of their own. Nothing is cached then, so a later call searches again."""
+        from services.player.spotify_client import SpotifyError
+
+        try:
+            return self.resolve(artist, title)
+        except SpotifyError as e:
+            log.warning("Spotify lookup of %s - %s failed (%s); giving a search link", artist, title, e)
+            return LinkResolver().resolve(artist, title)
 
     def _search(self, artist: str, title: str) -> Track | None:
         queries = [strict_query(artist, title)]
