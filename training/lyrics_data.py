@@ -194,7 +194,7 @@ def write_split(path: str | Path, songs: list[LabelledSong], splits: list[str], 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["artist", "title", "mood", "label_sources", "group", "split"])
         for s, sp, g in zip(songs, splits, groups):
             w.writerow([s.artist, s.title, s.mood, s.label_sources, g, sp])
