@@ -47,19 +47,20 @@ def random_songs(s: Session, mood: str, limit: int = 10, exclude: Iterable[int] 
     picked: list[SongRow] = []
     while len(picked) < limit:
         r = rng.random()
-        row = None
-        for cond, order in ((SongRow.rand >= r, SongRow.rand.asc()), (SongRow.rand < r, SongRow.rand.asc())):
-            q = select(SongRow).where(SongRow.mood == mood, cond)
-            if skip:
-                q = q.where(SongRow.id.not_in(skip))
-            row = s.scalars(q.order_by(order, SongRow.id).limit(1)).first()
-            if row is not None:
-                break
+        row = s.scalars(pick_stmt(mood, r, skip)).first() or s.scalars(pick_stmt(mood, r, skip, wrap=True)).first()
         if row is None:  # every song of this mood is excluded or taken
             break
         picked.append(row)
         skip.add(row.id)
     return picked
+
+
+def pick_stmt(mood: str, r: float, skip: set[int] = frozenset(), wrap: bool = False):
+    """The first song of a mood at or after r in rand order (before r, when wrapping)."""
+    q = select(SongRow).where(SongRow.mood == mood, SongRow.rand < r if wrap else SongRow.rand >= r)
+    if skip:
+        q = q.where(SongRow.id.not_in(skip))
+    return q.order_by(SongRow.rand).limit(1)
 
 
 def playlist(s: Session, mood: str, limit: int = 10, exclude: Iterable[int] = (), seed: int | None = None) -> Playlist:
