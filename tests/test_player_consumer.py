@@ -301,3 +301,13 @@ def test_play_mode_with_a_free_account_stops_at_start(play_cfg, emulator):
     r = subprocess.run([sys.executable, "-m", "musicalface.cli", "player", "run"], env=player_env(s),
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "Premium is required" in r.stderr.strip().splitlines()[-1]
+
+
+def test_the_player_survives_its_stream_being_deleted(cfg, redis_client):
+    with running(cfg("links")) as player:
+        wait_for(lambda: redis_client.exists(MOODS_STREAM), "the stream")
+        redis_client.delete(MOODS_STREAM)  # while the player blocks on it
+        wait_for(lambda: redis_client.exists(MOODS_STREAM), "the stream made again")
+        send(redis_client, "kitchen", "happy")
+        (rec,) = wait_for(lambda: plays(redis_client), "the record")
+    assert rec.status == "ok"

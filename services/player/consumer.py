@@ -124,6 +124,12 @@ class Player:
             except (redis_lib.ConnectionError, redis_lib.TimeoutError) as e:
                 log.warning("Redis: %s; trying again in 2 s", e)
                 time.sleep(2)
+            except redis_lib.ResponseError as e:
+                if "NOGROUP" not in str(e) and "UNBLOCKED" not in str(e):
+                    raise
+                # The stream or the group was deleted under us (a flushed Redis): make them again.
+                log.warning("Redis: %s; making the %s group again", e, MOODS_STREAM)
+                self.ensure_group()
 
     def step(self) -> None:
         """One turn: parked events that are due, takeovers, then new events."""
