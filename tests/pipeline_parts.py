@@ -85,15 +85,21 @@ def capture_service(settings):
         thread.join(10)
 
 
-def start_workers(n: int, env: dict, redis_url: str, names: list[str]) -> list[subprocess.Popen]:
-    """n `musicalface emotion worker` processes; returns once all have registered with RQ."""
+def start_workers(n: int, env: dict, redis_url: str, names: list[str],
+                  queues: list[list[str]] | None = None) -> list[subprocess.Popen]:
+    """n `musicalface emotion worker` processes (worker i on queues[i], default the frames queue);
+    returns once all have registered with RQ."""
     import redis
     from rq import Worker
 
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "REDIS_URL": redis_url, **env}
-    procs = [subprocess.Popen([sys.executable, "-m", "musicalface.cli", "emotion", "worker", "--name", name],
-                              cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for name in names[:n]]
+    procs = []
+    for i, name in enumerate(names[:n]):
+        cmd = [sys.executable, "-m", "musicalface.cli", "emotion", "worker", "--name", name]
+        for q in (queues[i] if queues else []):
+            cmd += ["--queue", q]
+        procs.append(subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True))
     conn = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:

@@ -76,14 +76,25 @@ def test_no_face_is_a_state_of_its_own():
     assert none_event.emotion is None and none_event.probabilities == {} and none_event.confidence >= 0.6
 
 
-def test_late_frames_are_ignored_and_unreadable_frames_are_shown_but_weigh_nothing():
+def test_late_frames_decide_nothing_but_count_and_unreadable_frames_weigh_nothing():
     state = new_state("cam")
     assert observe(state, frame(5.0, "Happy"), PARAMS) is None
-    assert observe(state, frame(4.0, "Angry"), PARAMS) is False   # older than the newest handled
-    assert observe(state, frame(5.0, "Angry"), PARAMS) is False   # same time: a replay
+    assert observe(state, frame(3.0, "Sad"), PARAMS) is False     # late and older than the window
+    assert observe(state, frame(4.5, "Angry"), PARAMS) is False   # late, within the window: merged
+    assert observe(state, frame(5.0, "Angry"), PARAMS) is False   # same time as one counted: a replay
     assert observe(state, frame(5.1, error="corrupt JPEG: could not be decoded"), PARAMS) is None
-    assert [e[1] for e in state["window"]] == ["happy"]
-    assert state["last"]["error"] == "corrupt JPEG: could not be decoded"
+    assert [(e[0], e[1]) for e in state["window"]] == [(4.5, "angry"), (5.0, "happy")]
+    assert state["last"]["error"] == "corrupt JPEG: could not be decoded" and state["last_ts"] == 5.1
+
+
+def test_overtaken_frames_still_count_without_deciding():
+    """Frames 0.0-0.3 arrive after 0.4 (a worker overtook them): the change comes with the
+    next frame in order, at 0.5, decided by all six; a late frame never made it."""
+    params = SmoothingParams(window_s=1.0, min_frames=5, min_share=0.6, min_confidence=0.5, min_dwell_s=0)
+    state, events = run([frame(0.4, "Happy")] + [frame(t, "Happy") for t in (0.0, 0.1, 0.2, 0.3)]
+                        + [frame(0.5, "Happy")], params)
+    assert [(ts, e.mood) for ts, e in events] == [(0.5, "happy")]
+    assert len(state["window"]) == 6
 
 
 def test_the_event_names_an_expression_of_its_mood():
@@ -105,6 +116,7 @@ def test_state_and_events_in_redis(redis_client):
     assert [e.mood for e in first.events] == ["happy"] and first.handled == 15 and first.late == 0
     again = smoother.apply("cam", stream("Happy", 0.5, 1.0))
     assert again.late == 5 and again.handled == 0 and not again.events
+    live_count = 20  # late frames are published too
 
     (entry_id, fields), = redis_client.xrange(MOODS_STREAM)
     assert {k.decode() for k in fields} == {"event_id", "camera_id", "mood", "emotion", "confidence",
@@ -117,8 +129,9 @@ def test_state_and_events_in_redis(redis_client):
     mood = read_mood(redis_client, "cam")
     assert mood.mood == "happy" and mood.event_id == ev.event_id and mood.last.frame_ts == pytest.approx(1.4)
     assert 0 < redis_client.ttl(camera_state_key("cam")) <= smoother.state_ttl_s
-    live = [sub.get_message(timeout=1) for _ in range(15)]
-    assert [json.loads(m["data"])["frame_ts"] for m in live] == pytest.approx([i / 10 for i in range(15)])
+    live = [sub.get_message(timeout=1) for _ in range(live_count)]
+    assert [json.loads(m["data"])["frame_ts"] for m in live] == pytest.approx(
+        [i / 10 for i in range(15)] + [0.5 + i / 10 for i in range(5)])
     sub.close()
 
 

@@ -6,8 +6,10 @@ holds the window: at least `min_frames` frames of the last `window_s` seconds,
 a share of at least `min_share` of them, a mean confidence of at least
 `min_confidence`, and it has held so for `min_dwell_s`. Time is the frames'
 own `frame_ts`, so the rule gives the same answer however fast frames are
-handled. A frame older than the newest one already handled for its camera is
-ignored (counted as late): frames handled out of order cannot flip the mood.
+handled. A frame older than the newest one already handled for its camera (a
+worker overtook it) is late: its evidence joins the window where it belongs in
+time, but it triggers no change, so frames handled out of order cannot flip the
+mood; the next frame in order decides with it.
 
 The state is read and written under WATCH/MULTI, and the mood events go out in
 the same transaction, so two workers never race and each change is one event.
@@ -60,14 +62,14 @@ def observe(state: dict, result: FrameResult, params: SmoothingParams) -> MoodEv
     frame (ignored), None otherwise."""
     ts = result.frame_ts
     if state["last_ts"] is not None and ts <= state["last_ts"]:
+        _merge_late(state, result, params)
         return False
     state["last_ts"] = ts
     state["last"] = result.model_dump()
     if result.label is None:  # unreadable frame: shown as `last`, no evidence for any mood
         return None
-    probs = [round(result.probabilities.get(e, 0.0), 5) for e in EXPRESSIONS] if result.label != NO_FACE else None
     window = [e for e in state["window"] if e[0] > ts - params.window_s]
-    window.append([ts, result.label, round(_support(result), 5), probs])
+    window.append(_entry(result))
     window = window[-params.max_window:]
     state["window"] = window
 
@@ -88,6 +90,22 @@ def observe(state: dict, result: FrameResult, params: SmoothingParams) -> MoodEv
     event = _event(state["camera_id"], label, entries, len(window), ts)
     state.update(mood=label, since=ts, event_id=event.event_id, candidate=None, candidate_since=None)
     return event
+
+
+def _entry(result: FrameResult) -> list:
+    probs = [round(result.probabilities.get(e, 0.0), 5) for e in EXPRESSIONS] if result.label != NO_FACE else None
+    return [result.frame_ts, result.label, round(_support(result), 5), probs]
+
+
+def _merge_late(state: dict, result: FrameResult, params: SmoothingParams) -> None:
+    """A frame another worker overtook: its evidence joins the window where it belongs in time,
+    but it decides nothing and is not shown as the camera's last frame."""
+    window, ts = state["window"], result.frame_ts
+    if result.label is None or ts <= state["last_ts"] - params.window_s or any(e[0] == ts for e in window):
+        return  # unreadable, too old to matter, or a replay of a frame already counted
+    window.append(_entry(result))
+    window.sort(key=lambda e: e[0])
+    state["window"] = window[-params.max_window:]
 
 
 def _event(camera_id: str, label: str, entries: list, window_len: int, ts: float) -> MoodEvent:
@@ -128,13 +146,13 @@ class MoodSmoother:
                             out.events.append(got)
                     out.handled = len(handled)
                     pipe.multi()
-                    if handled:
+                    if results:
                         pipe.set(key, json.dumps(state), ex=self.state_ttl_s)
                     for ev in out.events:
                         ev.ts = time.time()
                         pipe.xadd(MOODS_STREAM, ev.to_stream(), maxlen=self.stream_maxlen, approximate=True)
-                    if self.live:
-                        for r in handled:
+                    if self.live:  # late ones too: a UI may skip them, a count of frames should not
+                        for r in results:
                             pipe.publish(live_channel(camera_id), r.model_dump_json())
                     pipe.execute()
                     return out

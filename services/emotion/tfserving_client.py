@@ -35,7 +35,7 @@ class TFServingModel:
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.initial_reconnect_backoff_ms", 200),
-            ("grpc.max_reconnect_backoff_ms", 2000),
+            ("grpc.max_reconnect_backoff_ms", 1000),
         ])
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
 
@@ -55,22 +55,25 @@ class TFServingModel:
         """uint8 faces [N, 48, 48] -> probabilities [N, 7]."""
         req = self.request(faces)
         n = req.inputs[Sig.input].tensor_shape.dim[0].size
-        last = None
+        errors: list[str] = []
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(min(BACKOFF_MAX_S, BACKOFF_S * 2 ** (attempt - 1)))
             try:
-                resp = self._stub.Predict(req, timeout=self.timeout_s)
+                # The first try fails fast when the server is away; a retry waits, up to its deadline,
+                # for the channel to reconnect, so a server that comes back is found at once.
+                resp = self._stub.Predict(req, timeout=self.timeout_s, wait_for_ready=attempt > 0)
             except self._grpc.RpcError as e:
                 code = e.code().name if e.code() else "UNKNOWN"
-                last = f"{code}: {e.details()}"
+                errors.append(f"{code}: {e.details()}")
                 if code not in _TRANSIENT:
-                    raise RuntimeError(f"{self.name} refused the request: {last}") from None
-                log.debug("Predict attempt %d failed: %s", attempt + 1, last)
+                    raise RuntimeError(f"{self.name} refused the request: {errors[-1]}") from None
+                log.debug("Predict attempt %d failed: %s", attempt + 1, errors[-1])
                 continue
             return self._probabilities(resp, n)
         tries = self.retries + 1
-        raise ModelUnavailable(f"{self.name} is unavailable after {tries} {'try' if tries == 1 else 'tries'}: {last}")
+        why = errors[0] if errors[-1] == errors[0] else f"{errors[0]}; last: {errors[-1]}"
+        raise ModelUnavailable(f"{self.name} is unavailable after {tries} {'try' if tries == 1 else 'tries'}: {why}")
 
     def _probabilities(self, resp, n: int) -> np.ndarray:
         import tensorflow as tf

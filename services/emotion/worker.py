@@ -78,10 +78,10 @@ def results_for(jobs: list[FrameJob], frames: list[bytes | None], reader) -> lis
 
 def handle_frames(frames: list[dict]) -> dict:
     """The RQ job: frames is a list of contracts.FrameJob as dicts (RQ's JSON serializer)."""
-    ctx = preload()
     jobs = [FrameJob.model_validate(f) for f in frames]
-    if not jobs:
+    if not jobs:  # the bench's no-op job: what the queue alone costs
         return {"frames": 0}
+    ctx = preload()
     results = results_for(jobs, take_frames(ctx["redis"], jobs), ctx["reader"])
     by_camera: dict[str, list[FrameResult]] = defaultdict(list)
     for r in results:
@@ -123,9 +123,10 @@ def run_worker(args) -> int:
     from rq.serializers import JSONSerializer
 
     ctx = preload()
-    queue = Queue(args.queue, connection=ctx["redis"], serializer=JSONSerializer)
-    worker = _worker_class()([queue], connection=ctx["redis"], serializer=JSONSerializer, name=args.name)
-    log.info("emotion worker %s on queue %s (%s)", worker.name, args.queue,
+    names = args.queue or [FRAME_QUEUE]
+    queues = [Queue(n, connection=ctx["redis"], serializer=JSONSerializer) for n in names]
+    worker = _worker_class()(queues, connection=ctx["redis"], serializer=JSONSerializer, name=args.name)
+    log.info("emotion worker %s on queue %s (%s)", worker.name, ", ".join(names),
              re.sub(r"//[^@/]*@", "//***@", ctx["settings"].redis_url))
     worker.work(burst=args.burst, with_scheduler=False, max_jobs=args.max_jobs,
                 logging_level="DEBUG" if getattr(args, "verbose", False) else "WARNING")  # not 4 lines a job
@@ -134,7 +135,9 @@ def run_worker(args) -> int:
 
 def _run_several(args) -> int:
     """N worker processes, each with its own model client; signals go to all of them."""
-    cmd = [sys.executable, "-m", "musicalface.cli", "emotion", "worker", "--queue", args.queue]
+    cmd = [sys.executable, "-m", "musicalface.cli", "emotion", "worker"]
+    for name in args.queue or []:
+        cmd += ["--queue", name]
     if args.burst:
         cmd.append("--burst")
     if args.max_jobs:
@@ -154,7 +157,7 @@ def _run_several(args) -> int:
 def add_worker_command(esub) -> None:
     w = esub.add_parser("worker", help="handle frames from the capture service (an RQ SimpleWorker)")
     w.add_argument("--workers", type=int, default=1, help="worker processes to run (each loads the model once)")
-    w.add_argument("--queue", default=FRAME_QUEUE, help=f"RQ queue (default {FRAME_QUEUE})")
+    w.add_argument("--queue", action="append", help=f"RQ queue; repeat for several, first first (default {FRAME_QUEUE})")
     w.add_argument("--burst", action="store_true", help="quit once the queue is empty")
     w.add_argument("--max-jobs", type=int, help="quit after this many jobs")
     w.add_argument("--name", help="worker name (default: RQ's)")
