@@ -1,18 +1,23 @@
 """The player's own costs: song -> Spotify track resolution, cold and cached, and mood event -> plays
-record latency through real Redis, against the loopback Spotify emulator and lyrics stand-in from tests/.
+record latency through real Redis, against the loopback Spotify emulator from tests/ and the real lyrics
+service (SQLite, in a temp folder).
 Prints numbers, asserts nothing, runs in well under a minute.
 
     .venv/bin/python bench/bench_player.py [--events 24]
 
 Spotify and the lyrics service here are local Python servers, so these are the player's overheads
-(spotipy, matching, Redis, the commit), not Spotify's own latency (typically 50-300 ms a call).
+(spotipy, matching, Redis, the commit, one lyrics call), not Spotify's own latency (tens to hundreds
+of ms a call).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,7 +33,7 @@ from services.player.resolver import TrackResolver  # noqa: E402
 from services.player.search_cache import SearchCache  # noqa: E402
 from services.player.settings import PlayerSettings  # noqa: E402
 from services.player.spotify_client import app_api  # noqa: E402
-from tests.lyrics_standin import LyricsStandIn, songs_from_csv  # noqa: E402
+from tests.player_support import LyricsService, plain_title, write_catalog  # noqa: E402
 from tests.spotify_emulator import SpotifyEmulator, catalog_from_csv  # noqa: E402
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"  # a db of its own: the bench flushes it
@@ -48,22 +53,25 @@ def main() -> int:
     r = redis.Redis.from_url(url)
     r.flushdb()
     emu = SpotifyEmulator(catalog_from_csv(CSV)).start()
-    songs = songs_from_csv(CSV)
-    lyr = LyricsStandIn(songs).start()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-player-"))
+    svc = LyricsService(write_catalog(CSV, tmp / "labels.csv"), tmp / "lyrics.db")
+    stack = contextlib.ExitStack()
+    lyr = stack.enter_context(svc.running())
     base = dict(redis_url=url, lyrics_url=lyr.url, spotipy_client_id=emu.client_id,
                 spotipy_client_secret=emu.client_secret, spotify_api_base=emu.api_base,
                 spotify_accounts_base=emu.base, player_block_ms=100, player_consumer="bench")
     try:
         s = PlayerSettings(player_mode="resolve", **base)
         resolver = TrackResolver(app_api(s), SearchCache(r))
-        sample = songs[:100]
+        with open(CSV, newline="", encoding="utf-8") as f:
+            sample = [(r["artist"], plain_title(r["name"])) for r in csv.DictReader(f)][:100]
         t0 = time.perf_counter()
-        found = sum(resolver.resolve(x.artist, x.title).uri is not None for x in sample)
+        found = sum(resolver.resolve(a, t).uri is not None for a, t in sample)
         cold = (time.perf_counter() - t0) / len(sample)
         n_search = len(emu.calls("GET", "/v1/search"))
         t0 = time.perf_counter()
-        for x in sample:
-            resolver.resolve(x.artist, x.title)
+        for a, t in sample:
+            resolver.resolve(a, t)
         warm = (time.perf_counter() - t0) / len(sample)
         print(f"resolve, {len(sample)} songs: found {found}; {n_search} searches; "
               f"cold {cold * 1000:.1f} ms/song, cached {warm * 1000:.2f} ms/song")
@@ -90,7 +98,7 @@ def main() -> int:
                   f"{len(emu.calls('GET', '/v1/search'))} searches")
     finally:
         emu.stop()
-        lyr.stop()
+        stack.close()
         r.flushdb()
     return 0
 

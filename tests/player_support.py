@@ -1,13 +1,19 @@
-"""Fixtures shared by the player tests: the Spotify emulator, the lyrics stand-in, settings, a login."""
+"""Fixtures shared by the player tests: the Spotify emulator, the real lyrics service, settings, a login."""
 from __future__ import annotations
 
+import contextlib
+import csv
 import re
+import threading
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 import requests
 
 from services.player.settings import PlayerSettings
-from tests.lyrics_standin import LyricsStandIn, songs_from_csv
+from tests.conftest import free_port
 from tests.spotify_emulator import SpotifyEmulator, catalog_from_csv, track
 
 # Songs no catalog has, so a search must miss.
@@ -23,9 +29,99 @@ def catalog(shared_data):
     return tracks
 
 
+# spotify_moods.csv has its own four moods; these are the nearest of ours.
+CSV_MOOD = {"Happy": "happy", "Sad": "sad", "Calm": "relaxed", "Energetic": "angry"}
+
+
+def plain_title(name: str) -> str:
+    # How a lyrics catalog writes it: no " - Remastered 2009", no "(feat. X)".
+    name = name.split(" - ")[0]
+    return re.sub(r"\s*\([^)]*\)", "", name).strip() or name
+
+
+def write_catalog(src: Path, dest: Path) -> Path:
+    """A lyrics-service labels CSV of the songs in spotify_moods.csv (so Spotify has them) and two it has not."""
+    with open(src, newline="", encoding="utf-8") as f:
+        rows = [(r["artist"], plain_title(r["name"]), CSV_MOOD[r["mood"]]) for r in csv.DictReader(f)]
+    rows += [(a, t, "happy") for a, t in MISSING]
+    with open(dest, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["artist", "title", "mood", "confidence", "model_version"])
+        for i, (a, t, m) in enumerate(rows):
+            w.writerow([a, t, m, f"{0.5 + (i % 50) / 100:.2f}", "test/1"])
+    return dest
+
+
+class LyricsService:
+    """The real lyrics app (create_app) under uvicorn on loopback with its own SQLite file;
+    a middleware notes each request so tests can see what the player asked."""
+
+    def __init__(self, catalog_csv: Path, db_path: Path, port: int | None = None):
+        from services.lyrics.settings import LyricsSettings
+
+        self.settings = LyricsSettings(database_url=f"sqlite:///{db_path}", lyrics_catalog=catalog_csv)
+        self.port = port or free_port()
+        self.requests: list[tuple[str, list[tuple[str, str]]]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def asks(self, path: str) -> list[dict]:
+        """The query of each request to `path`, repeated parameters as lists."""
+        out = []
+        for p, q in self.requests:
+            if p == path:
+                d: dict = {}
+                for k, v in q:
+                    d.setdefault(k, []).append(v)
+                out.append(d)
+        return out
+
+    @contextlib.contextmanager
+    def running(self):
+        import uvicorn
+
+        from services.lyrics.app import create_app
+
+        app = create_app(self.settings)
+
+        @app.middleware("http")
+        async def note(request, call_next):
+            self.requests.append((request.url.path, list(request.query_params.multi_items())))
+            return await call_next(request)
+
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        for _ in range(600):
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert thread.is_alive(), "the lyrics service stopped while starting"
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("the lyrics service did not start")
+        self.requests.clear()
+        try:
+            yield self
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
 @pytest.fixture(scope="session")
-def song_rows(shared_data):
-    return songs_from_csv(shared_data / "lyrics" / "spotify_moods.csv")
+def lyrics_catalog(shared_data, tmp_path_factory):
+    return write_catalog(shared_data / "lyrics" / "spotify_moods.csv", tmp_path_factory.mktemp("lyr") / "labels.csv")
+
+
+@pytest.fixture(scope="session")
+def lyrics_session(lyrics_catalog, tmp_path_factory):
+    svc = LyricsService(lyrics_catalog, tmp_path_factory.mktemp("lyrdb") / "lyrics.db")
+    with svc.running():
+        yield svc
 
 
 @pytest.fixture
@@ -36,14 +132,9 @@ def emulator(catalog):
 
 
 @pytest.fixture
-def lyrics(song_rows):
-    from musicalface.contracts import Song
-
-    extra = [Song(id=100_000 + i, artist=a, title=t, mood=m, confidence=0.99)
-             for i, (a, t) in enumerate(MISSING) for m in ("happy",)]
-    srv = LyricsStandIn(song_rows + extra).start()
-    yield srv
-    srv.stop()
+def lyrics(lyrics_session):
+    lyrics_session.requests.clear()
+    return lyrics_session
 
 
 @pytest.fixture

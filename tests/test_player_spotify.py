@@ -8,7 +8,6 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
 
 import pytest
 
@@ -18,7 +17,7 @@ from services.player.resolver import LinkResolver, TrackResolver, resolver_from_
 from services.player.search_cache import MemorySearchCache, SearchCache
 from services.player.spotify_client import (BadCredentials, LoginExpired, MissingScope, NoActiveDevice,
                                             PremiumRequired, RateLimited, SpotifyUnavailable, app_api, user_api)
-from tests.player_support import MISSING, catalog, do_login, emulator, follow_login, lyrics, settings_for, song_rows  # noqa: F401
+from tests.player_support import MISSING, catalog, do_login, emulator, follow_login, settings_for  # noqa: F401
 
 AFRICA = "spotify:track:2374M0fQpWi3dLnB54qaLX"  # TOTO's, in spotify_moods.csv
 HAPPY = [Song(id=1, artist="Toto", title="Africa", mood="happy", confidence=0.9),

@@ -225,7 +225,7 @@ class Player:
         except (LyricsUnavailable, SpotifyUnavailable) as e:
             entry.tries += 1
             if entry.tries < self.s.player_transient_tries:
-                self._park(entry, self.s.player_transient_backoff_s * 2 ** (entry.tries - 1), str(e))
+                self._park(entry, min(60.0, self.s.player_transient_backoff_s * 2 ** (entry.tries - 1)), str(e))
                 return
             outcome = Outcome(status="error", error=str(e))
         except (SpotifyError, LyricsError) as e:
