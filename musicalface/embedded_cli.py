@@ -42,17 +42,12 @@ def read_camera(reader, index: int):
 
 
 def song_links(songs):
-    """Track links when Spotify keys are set, else Spotify search links."""
-    from services.player.links import search_link
-    from services.player.settings import PlayerSettings
+    """Track links when Spotify keys are set, else Spotify search links; a song
+    Spotify cannot find, or a Spotify error, falls back to its search link."""
+    from services.player.resolver import resolver_from_settings
 
-    settings = PlayerSettings()
-    if settings.spotipy_client_id and settings.spotipy_client_secret:
-        from services.player.resolver import resolver_from_settings
-
-        resolver = resolver_from_settings(settings)
-        return [resolver.resolve(s.artist, s.title).url for s in songs]
-    return [search_link(s.artist, s.title) for s in songs]
+    resolver = resolver_from_settings()
+    return [resolver.resolve_or_link(s.artist, s.title).url for s in songs]
 
 
 def run(args) -> int:
