@@ -16,6 +16,14 @@ def add_commands(sub) -> None:
     e = sub.add_parser("emotion", help="emotion service: workers that read faces on frames")
     esub = e.add_subparsers(dest="emotion_command", metavar="COMMAND", required=True)
     add_worker_command(esub)
+    c = esub.add_parser("check", help="health check: Redis, this host's worker, the model (exit 0 when healthy)")
+    c.set_defaults(func=_check)
+
+
+def _check(args) -> int:
+    from services.emotion.health import check
+
+    return check(args)
 
 
 def format_reading(r) -> str:

@@ -12,6 +12,8 @@ def add_commands(sub) -> None:
     psub = p.add_subparsers(dest="player_command", metavar="SUBCOMMAND", required=True)
     run = psub.add_parser("run", help="consume the `moods` stream and drive Spotify (PLAYER_MODE)")
     run.set_defaults(func=run_command)
+    check = psub.add_parser("check", help="health check: Redis and the lyrics service answer (exit 0 when healthy)")
+    check.set_defaults(func=_check)
 
     s = sub.add_parser("spotify", help="Spotify account set-up")
     ssub = s.add_subparsers(dest="spotify_command", metavar="SUBCOMMAND", required=True)
@@ -19,6 +21,12 @@ def add_commands(sub) -> None:
     login.add_argument("--no-browser", action="store_true",
                        help="print the login address and read the answer pasted back, instead of opening a browser")
     login.set_defaults(func=_login)
+
+
+def _check(args) -> int:
+    from services.player.health import check as run_check
+
+    return run_check(args)
 
 
 def _login(args) -> int:
