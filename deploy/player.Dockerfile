@@ -10,6 +10,8 @@ COPY musicalface musicalface
 COPY services services
 COPY training training
 RUN pip install ".[player]"
+# The token volume mounts here; a new volume takes this folder's owner.
+RUN mkdir /tokens && chown app /tokens
 
 USER app
 

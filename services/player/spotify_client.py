@@ -137,8 +137,12 @@ class TokenFile(CacheHandler):
             return None
 
     def save_token_to_cache(self, token_info):
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".token-", dir=self.path.parent)  # mkstemp files are 0600
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(prefix=".token-", dir=self.path.parent)  # mkstemp files are 0600
+        except OSError as e:  # a read-only cache: the refreshed token still works from memory
+            log.warning("cannot save the Spotify login to %s (%s)", self.path, e.strerror)
+            return
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(token_info, f)
