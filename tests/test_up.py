@@ -1,27 +1,15 @@
 """`musicalface up` against the real Redis: a photo sent with the capture client
 comes out as a mood event, and the player answers it with links."""
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from musicalface.contracts import MOODS_STREAM, PLAYS_STREAM
+from musicalface.contracts import PLAYS_STREAM, PlayRecord
 from tests.conftest import REPO, free_port
-from tests.pipeline_parts import emotion_model_dir
-
-
-def wait_for(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = fn()
-        if got:
-            return got
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.pipeline_parts import emotion_model_dir, mood_events, wait_for
 
 
 @pytest.fixture
@@ -57,21 +45,12 @@ def test_photo_to_mood_event_to_links(up, redis_client, tmp_path):
         cwd=REPO, env=up["env"], capture_output=True, text=True, timeout=180)
     assert client.returncode == 0, client.stdout + client.stderr
 
-    def event():
-        for _, fields in redis_client.xrange(MOODS_STREAM):
-            f = {k.decode(): v.decode() for k, v in fields.items()}
-            if f["camera_id"] == "hall" and f["mood"] != "none":
-                return f
-    ev = wait_for(event, 60, "a mood event for camera hall")
-    assert ev["mood"] == "happy" and ev["emotion"] == "Happy"
+    ev = wait_for(lambda: [e for e in mood_events(redis_client, "hall") if e.mood != "none"], 60,
+                  "a mood event for camera hall")[0]
+    assert ev.mood == "happy" and ev.emotion == "Happy"
 
-    def play():
-        for _, fields in redis_client.xrange(PLAYS_STREAM):
-            f = {k.decode(): v.decode() for k, v in fields.items()}
-            if f["event_id"] == ev["event_id"]:
-                return f
-    rec = wait_for(play, 60, "the player's record of that event")
-    tracks = json.loads(rec["tracks"])
-    assert rec["status"] == "ok" and rec["mode"] == "links" and len(tracks) == 10
-    assert all(t["url"].startswith("https://open.spotify.com/search/") for t in tracks)
+    rec = wait_for(lambda: [p for p in (PlayRecord.from_stream(f) for _, f in redis_client.xrange(PLAYS_STREAM))
+                            if p.event_id == ev.event_id], 60, "the player's record of that event")[0]
+    assert rec.status == "ok" and rec.mode == "links" and rec.mood == "happy" and len(rec.tracks) == 10
+    assert all(t.url.startswith("https://open.spotify.com/search/") for t in rec.tracks)
     assert "Traceback" not in up["log"].read_text()

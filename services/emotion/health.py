@@ -44,11 +44,7 @@ def problems(settings) -> list[str]:
 
 
 def check(args) -> int:
+    from musicalface.health import report
     from services.emotion.settings import EmotionSettings
 
-    found = problems(EmotionSettings())
-    for p in found:
-        print(f"unhealthy: {p}")
-    if not found:
-        print("healthy")
-    return 1 if found else 0
+    return report(problems(EmotionSettings()))

@@ -20,11 +20,7 @@ def problems(settings) -> list[str]:
 
 
 def check(args) -> int:
+    from musicalface.health import report
     from services.player.settings import load_settings
 
-    found = problems(load_settings())
-    for p in found:
-        print(f"unhealthy: {p}")
-    if not found:
-        print("healthy")
-    return 1 if found else 0
+    return report(problems(load_settings()))
