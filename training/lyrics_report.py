@@ -96,20 +96,27 @@ def write(model_dir: Path, result: dict, test, meta: dict, report_dir: Path, bas
     return report_dir
 
 
-def write_index(reports: Path, summary: dict, meta: dict, versions: dict | None = None) -> Path:
+def write_index(reports: Path, summary: dict, meta: dict, versions: dict | None = None,
+                descriptions: dict | None = None) -> Path:
     """reports/lyrics/README.md: every model side by side, which version is which."""
     reports = Path(reports)
-    versions = versions or {}
+    versions, descriptions = versions or {}, descriptions or {}
+    shipped = max(versions.values()) if versions else None
     lines = ["# Lyrics mood models", "",
-             f"Held-out split: `{meta['split']}` (ids only, no lyrics), {meta['counts']}. "
-             "Accuracy is on the held-out songs; ML = MoodyLyrics labels (from a word lexicon), "
-             "ML4Q = MoodyLyrics4Q labels (from Last.fm tags).", "",
-             "| model | version | all | ML | ML4Q | train s |", "|---|---|---:|---:|---:|---:|"]
+             f"Held-out split: `{meta['split']}` (artist/title ids only, no lyrics), {meta['counts']}. "
+             "Accuracy is on the held-out (`test`) songs, never on catalog songs; ML = MoodyLyrics labels "
+             "(from a word lexicon), ML4Q = MoodyLyrics4Q labels (from Last.fm tags); the few songs in both "
+             "lists count in both.", "",
+             "| model | exported as | all | ML | ML4Q | train s |", "|---|---|---:|---:|---:|---:|"]
     for name, s in summary.items():
-        lines.append(f"| {name} | {versions.get(name, '-')} | {s['accuracy']:.1%} | {s['accuracy_ml']:.1%} | "
+        v = versions.get(name)
+        where = f"`models/lyrics/{v}`" + (" (shipped: highest version)" if v == shipped else "") if v else "not exported"
+        lines.append(f"| {name} | {where} | {s['accuracy']:.1%} | {s['accuracy_ml']:.1%} | "
                      f"{s['accuracy_ml4q']:.1%} | {s['train_seconds']:.0f} |")
-    lines += ["", f"The original project claimed {ORIGINAL_CLAIM:.1%} on MoodyLyrics.",
-              "", f"Command: `{meta['command']}`"]
+    lines += ["", "Models:", ""] + [f"- **{k}**: {d}" for k, d in descriptions.items()]
+    lines += ["", f"The original project claimed {ORIGINAL_CLAIM:.1%} on MoodyLyrics.", "",
+              "Reports per exported version: " + ", ".join(f"[v{v}](v{v}/README.md)" for v in sorted(versions.values())),
+              "", f"Command: `{meta['command']}` (git {meta.get('git_commit') or '?'})"]
     path = reports / "README.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -199,7 +199,8 @@ def main(argv=None) -> int:
             lyrics_report.write(target, results[name], test, meta, Path(args.reports) / f"v{target.name}",
                                 baselines={k: v["metrics"] for k, v in results.items()})
         lyrics_report.write_index(Path(args.reports), summary, meta,
-                                  versions={k: int(v.name) for k, v in exported.items()})
+                                  versions={k: int(v.name) for k, v in exported.items()},
+                                  descriptions={k: v["description"] for k, v in results.items()})
     return 0
 
 

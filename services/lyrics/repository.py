@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from typing import Iterable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from musicalface.contracts import MOODS, Playlist, Song
@@ -36,35 +36,52 @@ def mood_counts(s: Session) -> dict[str, int]:
 
 
 def random_songs(s: Session, mood: str, limit: int = 10, exclude: Iterable[int] = (),
-                 seed: int | None = None) -> list[SongRow]:
+                 seed: int | None = None) -> list[Song]:
     """Up to `limit` distinct songs of a mood, at random, none of `exclude`.
-    Each pick is one index seek on (mood, rand): draw r, take the first song at
-    or after r (wrapping round to the start), skipping songs already taken."""
+
+    Each pick is an index seek on (mood, rand): draw r, take the first song at
+    or after r. One round asks for all the picks still wanted in a single
+    UNION ALL query; picks that land on the same song, or past the last one,
+    are drawn again. A round with nothing new ends with a seek from the start
+    (the wrap-around), so the loop stops once every song is taken or excluded."""
     check_mood(mood)
     check_limit(limit)
     rng = random.Random(seed) if seed is not None else random.SystemRandom()
     skip = {int(i) for i in exclude}
-    picked: list[SongRow] = []
+    picked: list[Song] = []
+    wrap = False
     while len(picked) < limit:
-        r = rng.random()
-        row = s.scalars(pick_stmt(mood, r, skip)).first() or s.scalars(pick_stmt(mood, r, skip, wrap=True)).first()
-        if row is None:  # every song of this mood is excluded or taken
-            break
-        picked.append(row)
-        skip.add(row.id)
+        want = limit - len(picked)
+        rs = [0.0] if wrap else sorted(rng.random() for _ in range(want))
+        subs = [pick_stmt(mood, r, skip).subquery() for r in rs]
+        stmt = union_all(*(select(sq) for sq in subs)) if len(subs) > 1 else select(subs[0])
+        new = 0
+        for row in s.execute(stmt):
+            if row.id not in skip and len(picked) < limit:
+                picked.append(Song(id=row.id, artist=row.artist, title=row.title, mood=row.mood,
+                                   confidence=round(row.confidence, 6)))
+                skip.add(row.id)
+                new += 1
+        if new == 0:
+            if wrap:
+                break  # every song of this mood is taken or excluded
+            wrap = True
+        else:
+            wrap = False
     return picked
 
 
-def pick_stmt(mood: str, r: float, skip: set[int] = frozenset(), wrap: bool = False):
-    """The first song of a mood at or after r in rand order (before r, when wrapping)."""
-    q = select(SongRow).where(SongRow.mood == mood, SongRow.rand < r if wrap else SongRow.rand >= r)
+def pick_stmt(mood: str, r: float, skip: set[int] = frozenset()):
+    """The first song of a mood at or after r in rand order, skipping some ids."""
+    q = select(SongRow.id, SongRow.artist, SongRow.title, SongRow.mood, SongRow.confidence).where(
+        SongRow.mood == mood, SongRow.rand >= r)
     if skip:
         q = q.where(SongRow.id.not_in(skip))
     return q.order_by(SongRow.rand).limit(1)
 
 
 def playlist(s: Session, mood: str, limit: int = 10, exclude: Iterable[int] = (), seed: int | None = None) -> Playlist:
-    return Playlist(mood=mood, songs=[to_song(r) for r in random_songs(s, mood, limit, exclude, seed)])
+    return Playlist(mood=mood, songs=random_songs(s, mood, limit, exclude, seed))
 
 
 def get_song(s: Session, song_id: int) -> SongRow | None:
