@@ -73,8 +73,11 @@ def main(argv=None) -> int:
 
     from training import lyrics_data, lyrics_models, lyrics_report
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    except RuntimeError:  # TensorFlow already running in this process (tests): keep its threads
+        pass
     keras.utils.set_random_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
