@@ -6,6 +6,7 @@ import csv
 import httpx
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.orm import Session
 
 from musicalface.contracts import MOODS, Playlist
 from services.lyrics import db, repository
@@ -221,20 +222,38 @@ def test_random_pick_is_an_index_seek(backend):
 
 
 def test_catalog_loads_once_and_schema_migrates_idempotently(request, tmp_path):
-    kind = "sqlite"
-    with database(kind, tmp_path, request) as url:
+    with database("sqlite", tmp_path, request) as url:
         engine = db.make_engine(url)
         labels = write_labels(tmp_path / "a.csv", 3)
         assert db.migrate(engine) == db.SCHEMA_VERSION
         assert db.ensure_catalog(engine, labels) == 12
         assert db.migrate(engine) == db.SCHEMA_VERSION  # again: nothing changes
-        assert db.ensure_catalog(engine, write_labels(tmp_path / "b.csv", 5)) == 0
+        assert db.ensure_catalog(engine, labels) == 0
         with engine.connect() as c:
             assert c.execute(text("SELECT count(*) FROM songs")).scalar() == 12
             c.execute(text("UPDATE lyrics_meta SET value = '99' WHERE key = 'schema_version'"))
             c.commit()
         with pytest.raises(RuntimeError, match="newer than this code"):
             db.migrate(engine)
+        engine.dispose()
+
+
+def test_a_relabelled_catalog_updates_its_songs_and_keeps_others(request, tmp_path):
+    with database("sqlite", tmp_path, request) as url:
+        engine = db.make_engine(url)
+        db.migrate(engine)
+        old = write_labels(tmp_path / "old.csv", 3)
+        db.ensure_catalog(engine, old)
+        with Session(engine) as s:
+            repository.save_song(s, "Posted", "By Hand", "sad", 0.9, "lyrics/9")
+        new = tmp_path / "new.csv"
+        new.write_text(old.read_text().replace(",angry,", ",happy,").replace("test/1", "test/2"))
+        assert db.ensure_catalog(engine, new) == 12
+        with Session(engine) as s:
+            assert repository.mood_counts(s) == {"angry": 0, "happy": 6, "relaxed": 3, "sad": 4}
+            versions = {v for (v,) in s.execute(text("SELECT DISTINCT model_version FROM songs"))}
+        assert versions == {"test/2", "lyrics/9"}
+        assert db.ensure_catalog(engine, new) == 0
         engine.dispose()
 
 
@@ -249,3 +268,23 @@ def test_committed_catalog_loads_on_first_start(tmp_path):
         moods = httpx.get(f"{base}/moods").json()
     assert moods["total"] == len(rows) >= 11000
     assert all(moods["moods"][m] > 500 for m in MOODS)
+
+
+def test_embedded_playlist_without_a_server(tmp_path):
+    from services.lyrics import embedded
+
+    settings = LyricsSettings(database_url=f"sqlite:///{tmp_path / 'embedded.db'}", lyrics_model_dir=MODEL_DIR)
+    try:
+        p = embedded.embedded_playlist("happy", limit=10, seed=3, settings=settings)
+        assert isinstance(p, Playlist) and p.mood == "happy"
+        assert len({s.id for s in p.songs}) == 10 and all(s.mood == "happy" for s in p.songs)
+        assert embedded.embedded_playlist("happy", limit=10, seed=3, settings=settings) == p
+        rest = embedded.embedded_playlist("happy", limit=10, seed=3, exclude=[s.id for s in p.songs],
+                                          settings=settings)
+        assert not {s.id for s in rest.songs} & {s.id for s in p.songs}
+        with pytest.raises(ValueError, match="unknown mood 'meh'"):
+            embedded.embedded_playlist("meh", settings=settings)
+        with pytest.raises(ValueError, match="between 1 and 50"):
+            embedded.embedded_playlist("sad", limit=0, settings=settings)
+    finally:
+        embedded.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 from pathlib import Path
 from typing import Iterable
@@ -131,22 +132,41 @@ def import_labels(engine: Engine, path: str | Path, update: bool = True, chunk: 
     return n
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def ensure_catalog(engine: Engine, path: str | Path | None) -> int:
-    """On the first start (an empty songs table), load the committed catalog.
-    Returns the songs loaded now (0 when it was already there)."""
+    """Load the committed catalog into an empty songs table (first start), and
+    again whenever the file changes (a new model relabelled it): its songs get
+    the new labels, songs added through the API stay. Returns the songs loaded
+    now (0 when the database already had this catalog)."""
     if path is None:
         return 0
-    with engine.begin() as c:
-        _lock(c)
-        if _get_meta(c, "catalog_loaded") is not None or c.scalar(select(func.count()).select_from(SongRow)):
-            return 0
-    if not Path(path).exists():
-        log.warning("no catalog at %s: the songs table starts empty", path)
+    path = Path(path)
+    if not path.exists():
+        log.warning("no catalog at %s: the songs table is left as it is", path)
         return 0
-    n = import_labels(engine, path, update=False)
+    sha = _sha256(path)
     with engine.begin() as c:
         _lock(c)
-        _set_meta(c, "catalog_loaded", f"{Path(path).name}: {n} songs")
+        loaded = _get_meta(c, "catalog_sha256")
+        if loaded == sha:
+            return 0
+        first = loaded is None
+        if first and c.scalar(select(func.count()).select_from(SongRow)):
+            # songs that came some other way (import, POST): not ours to overwrite
+            _set_meta(c, "catalog_sha256", sha)
+            return 0
+    n = import_labels(engine, path, update=not first)
+    with engine.begin() as c:
+        _lock(c)
+        _set_meta(c, "catalog_sha256", sha)
+        _set_meta(c, "catalog_loaded", f"{path.name}: {n} songs")
     log.info("loaded %d catalog songs from %s", n, path)
     return n
 
