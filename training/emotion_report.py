@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def write(model_dir: Path | None, run_dir: Path, x: np.ndarray, y: np.ndarray, r
         "meta": meta,
     }
     (report_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    if (run_dir / "log.csv").exists():
+        shutil.copyfile(run_dir / "log.csv", report_dir / "log.csv")
     reporting.confusion_png(cm7, EXPRESSIONS, report_dir / "confusion_7.png",
                             f"{name}: 7 expressions, PublicTest acc {metrics['accuracy_7']:.1%}")
     reporting.confusion_png(cm4, MOODS, report_dir / "confusion_4.png",
@@ -92,6 +95,9 @@ def _markdown(name: str, m: dict, log: dict) -> str:
         f"- Data: `{meta.get('data', '?')}`: {meta.get('train_images', '?')} training images; "
         f"evaluated on {m['eval_set']}",
         f"- Command: `{meta.get('command', '?')}` (git {meta.get('git_commit') or '?'})",
+        *[f"- Resumed after epoch {r['after_epoch']} with `--epochs {r['to']}` (was {r['from']}): "
+          "the cosine schedule was re-planned to end there" for r in meta.get("replanned", [])],
+        "- Epoch log: [log.csv](log.csv)",
         "",
         "| metric | PublicTest |",
         "|---|---:|",
