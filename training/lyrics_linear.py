@@ -2,7 +2,8 @@
 regression, solved by scikit-learn and carried into a Keras model that takes
 raw strings (so it exports with the same contract as the LSTM).
 
-Two weightings are tried, by grouped cross-validation on the training part:
+Two weightings, and the mean of the two models, are tried by grouped
+cross-validation on the training part:
 - `tfidf`: 1 + log(count), times idf, unit L2 rows (the usual TF-IDF);
 - `freq`: count / words in the song (unit L1 rows, no idf). MoodyLyrics
   labels are quadrants of the *mean* valence and arousal of a song's words,
@@ -22,11 +23,11 @@ WEIGHTINGS = {
 }
 
 
-def describe(cfg: dict) -> str:
+def describe(cfgs: list[dict]) -> str:
     w = {"tfidf": "TF-IDF (sublinear tf, idf, L2 rows)", "freq": "word frequencies (count / words, no idf)"}
-    grams = "word unigrams" if cfg.get("ngrams", 1) == 1 else f"word 1..{cfg['ngrams']}-grams"
-    return (f"{w[cfg['weighting']]} over {grams} (top {cfg.get('max_tokens', 50000):,}) + multinomial "
-            f"logistic regression, C={cfg['C']:g}")
+    parts = [f"{w[c['weighting']]} + logistic regression (C={c['C']:g})" for c in cfgs]
+    head = "mean of " if len(parts) > 1 else ""
+    return head + " and ".join(parts) + " over word unigrams (top 50,000), multinomial"
 
 
 def sklearn_baseline(texts, labels, C: float = 10.0):
@@ -40,13 +41,13 @@ def sklearn_baseline(texts, labels, C: float = 10.0):
     return pipe.fit(list(texts), np.asarray(labels))
 
 
-def featurizer(texts, weighting: str, ngrams: int = 1, max_tokens: int = 50000):
-    """The Keras model with its vectorizer and weighting fitted, softmax not yet."""
-    w = WEIGHTINGS[weighting]
-    vec = lyrics_models.count_vectorizer(texts, max_tokens=max_tokens, ngrams=ngrams)
-    idf = lyrics_models.idf_of(vec, texts) if w["idf"] else None
-    weights = lyrics_models.TermWeights(idf, sublinear=w["sublinear"], norm=w["norm"], name="weights")
-    return lyrics_models.linear_model(vec, weights, name=f"{weighting}_logreg")
+def featurizer(texts, weightings, max_tokens: int = 50000):
+    """The Keras model with its vectorizer and weightings fitted, softmax layers not yet."""
+    vec = lyrics_models.count_vectorizer(texts, max_tokens=max_tokens)
+    idf = lyrics_models.idf_of(vec, texts)
+    branches = [lyrics_models.TermWeights(idf if WEIGHTINGS[w]["idf"] else None, sublinear=WEIGHTINGS[w]["sublinear"],
+                                          norm=WEIGHTINGS[w]["norm"], name=w) for w in weightings]
+    return lyrics_models.linear_model(vec, branches, name="_".join(weightings) + "_logreg")
 
 
 def _logreg(C: float):
@@ -56,34 +57,47 @@ def _logreg(C: float):
 
 
 # C values tried per weighting (freq's are for its scaled-up rows).
-GRIDS = {"tfidf": (3.0, 10.0, 30.0), "freq": (0.03, 0.1, 0.3, 1.0)}
+GRIDS = {"tfidf": (1.0, 3.0, 10.0), "freq": (0.03, 0.1, 0.3)}
 
 
-def choose(texts, labels, strata, groups, grids: dict | None = None, ngrams: int = 1,
-           folds: int = 5, seed: int = 0) -> tuple[dict, list[dict]]:
-    """Grouped, stratified k-fold accuracy of each weighting x C; the best config
-    and the whole table. The vocabulary is fitted once on all of `texts` (no
-    labels are seen, so the folds stay honest about the classifier)."""
+def choose(texts, labels, strata, groups, grids: dict | None = None, folds: int = 5,
+           seed: int = 0) -> tuple[list[dict], list[dict]]:
+    """Grouped, stratified k-fold accuracy of each weighting x C, and of the mean
+    of the best of each weighting. Returns the best (one config, or a list for
+    the mean) and the whole table. The vocabulary and idf are fitted once on all
+    of `texts`: no labels are seen, so the folds stay honest about the classifier."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     y = np.asarray(labels)
+    grids = grids or GRIDS
     splits = list(StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(y, strata, groups))
-    table = []
-    for weighting, cs in (grids or GRIDS).items():
-        x = lyrics_models.features(featurizer(texts, weighting, ngrams), texts) * WEIGHTINGS[weighting]["scale"]
+    model = featurizer(texts, list(grids))
+    table, probs = [], {}
+    for weighting, cs in grids.items():
+        x = lyrics_models.features(model, texts, weighting) * WEIGHTINGS[weighting]["scale"]
         for C in cs:
-            pred = np.zeros(len(y), int)
+            p = np.zeros((len(y), len(np.unique(y))))
             for a, b in splits:
-                pred[b] = _logreg(C).fit(x[a], y[a]).predict(x[b])
-            table.append({"weighting": weighting, "C": C, "ngrams": ngrams, "cv_accuracy": float(np.mean(pred == y))})
-            print(f"  cv {weighting:5s} C={C:<7g} accuracy {table[-1]['cv_accuracy']:.3f}", flush=True)
+                p[b] = _logreg(C).fit(x[a], y[a]).predict_proba(x[b])
+            probs[(weighting, C)] = p
+            table.append({"configs": [{"weighting": weighting, "C": C}], "cv_accuracy": float(np.mean(p.argmax(1) == y))})
+            print(f"  cv {describe(table[-1]['configs'])}: {table[-1]['cv_accuracy']:.3f}", flush=True)
+    if len(grids) > 1:
+        best_each = [max((r for r in table if r["configs"][0]["weighting"] == w), key=lambda r: r["cv_accuracy"])
+                     for w in grids]
+        cfgs = [r["configs"][0] for r in best_each]
+        p = np.mean([probs[(c["weighting"], c["C"])] for c in cfgs], axis=0)
+        table.append({"configs": cfgs, "cv_accuracy": float(np.mean(p.argmax(1) == y))})
+        print(f"  cv {describe(cfgs)}: {table[-1]['cv_accuracy']:.3f}", flush=True)
     best = max(table, key=lambda r: r["cv_accuracy"])
-    return {"weighting": best["weighting"], "C": best["C"], "ngrams": ngrams}, table
+    return best["configs"], table
 
 
-def build(texts, labels, weighting: str, C: float, ngrams: int = 1, max_tokens: int = 50000):
-    model = featurizer(texts, weighting, ngrams, max_tokens)
-    scale = WEIGHTINGS[weighting]["scale"]
-    clf = _logreg(C).fit(lyrics_models.features(model, texts) * scale, np.asarray(labels))
-    lyrics_models.set_softmax(model, clf.coef_ * scale, clf.intercept_)
+def build(texts, labels, configs: list[dict]):
+    """The Keras model of `configs` (one branch each), softmax weights solved by L-BFGS."""
+    model = featurizer(texts, [c["weighting"] for c in configs])
+    for c in configs:
+        scale = WEIGHTINGS[c["weighting"]]["scale"]
+        clf = _logreg(c["C"]).fit(lyrics_models.features(model, texts, c["weighting"]) * scale, np.asarray(labels))
+        lyrics_models.set_softmax(model, c["weighting"], clf.coef_ * scale, clf.intercept_)
     return model

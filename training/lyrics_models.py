@@ -5,7 +5,8 @@ refitted a tokenizer on the catalog, which scrambled its labels).
 
 - `seed_lstm`: the original network, layer for layer.
 - `linear_model`: weighted term counts (TF-IDF and kin, `TermWeights`) and a
-  softmax layer, which is multinomial logistic regression. Its weights come
+  softmax layer, which is multinomial logistic regression; or the mean of
+  several such branches over the same counts (an ensemble). The weights come
   from scikit-learn's solver (training/lyrics_linear.py), not from SGD.
 """
 from __future__ import annotations
@@ -100,19 +101,22 @@ def idf_of(vectorizer: layers.TextVectorization, texts, batch: int = 256) -> np.
     return np.log((1 + len(texts)) / (1 + df)) + 1.0
 
 
-def linear_model(vectorizer: layers.TextVectorization, weights: TermWeights, name: str = "tfidf_logreg") -> keras.Model:
+def linear_model(vectorizer: layers.TextVectorization, branches: list[TermWeights],
+                 name: str = "tfidf_logreg") -> keras.Model:
+    """Counts -> one weighting and softmax per branch -> the branches' mean.
+    Branch i's layers are named after its weighting layer: `<w>` and `softmax_<w>`."""
     inp = text_input()
-    x = vectorizer(inp)
-    x = weights(x)
-    out = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
+    counts = vectorizer(inp)
+    outs = [layers.Dense(N_CLASSES, activation="softmax", name=f"softmax_{w.name}")(w(counts)) for w in branches]
+    out = outs[0] if len(outs) == 1 else layers.Average()(outs)
     return keras.Model(inp, out, name=name)
 
 
-def features(model: keras.Model, texts, batch: int = 256):
-    """The rows the model's softmax layer sees, as a sparse matrix."""
+def features(model: keras.Model, texts, branch: str, batch: int = 256):
+    """The rows one branch's softmax layer sees, as a sparse matrix."""
     from scipy import sparse
 
-    sub = keras.Model(model.input, model.get_layer("weights").output)
+    sub = keras.Model(model.input, model.get_layer(branch).output)
     return sparse.vstack([sparse.csr_matrix(x) for x in _batches(sub, texts, batch)]).tocsr()
 
 
@@ -131,5 +135,5 @@ def _batches(model, texts, batch):
         yield keras.ops.convert_to_numpy(model(x, training=False))
 
 
-def set_softmax(model: keras.Model, coef: np.ndarray, intercept: np.ndarray) -> None:
-    model.get_layer("probabilities").set_weights([coef.T.astype("float32"), intercept.astype("float32")])
+def set_softmax(model: keras.Model, branch: str, coef: np.ndarray, intercept: np.ndarray) -> None:
+    model.get_layer(f"softmax_{branch}").set_weights([coef.T.astype("float32"), intercept.astype("float32")])

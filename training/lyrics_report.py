@@ -86,8 +86,9 @@ def write(model_dir: Path, result: dict, test, meta: dict, report_dir: Path, bas
               "## Per mood", "", reporting.table_md(m["per_mood"]), "![confusion](confusion.png)"]
     if result.get("cv"):
         lines += ["", "## Cross-validation on the training part (how the config was chosen)", "",
-                  "| weighting | C | CV accuracy |", "|---|---:|---:|"]
-        lines += [f"| {r['weighting']} | {r['C']:g} | {r['cv_accuracy']:.1%} |" for r in result["cv"]]
+                  "| model | CV accuracy |", "|---|---:|"]
+        lines += [f"| {' + '.join(c['weighting'] + ' C=' + format(c['C'], 'g') for c in r['configs'])} | "
+                  f"{r['cv_accuracy']:.1%} |" for r in result["cv"]]
     if log:
         lines += ["", "![curves](curves.png)"]
     (report_dir / "README.md").write_text("\n".join(lines) + "\n")

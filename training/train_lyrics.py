@@ -1,7 +1,13 @@
 """Train the lyrics mood models, compare them on our held-out split, export them.
 
     python -m training.train_lyrics                       # train, evaluate, report
-    python -m training.train_lyrics --export              # ... and export models/lyrics/1 (seed LSTM), 2 (best)
+    python -m training.train_lyrics --export              # ... and export models/lyrics/<n>, write reports
+
+Exported: version 1 is the seed LSTM; then the best TF-IDF + LR model and, if
+cross-validation prefers it, the mean of the TF-IDF and word-frequency models,
+numbered by held-out accuracy so that the highest version (what TF Serving
+serves) is the best. Models trained on one label source only are reported,
+not exported.
 
 The shared training file already lacks the data curators' holdout, so we keep
 our own 20% apart: stratified by mood x label source, whole cover groups at a
@@ -29,6 +35,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 DEFAULT_DATA = "../shared/data/lyrics/moodylyrics_lyrics.csv.gz"
+LSTM_DESCRIPTION = ("seed LSTM: TextVectorization(600 tokens) > Embedding 50 > LSTM 32 > Dense 256 ReLU > "
+                    "Dropout 0.2 > Dense 4 softmax")
 
 
 def parse_args(argv=None):
@@ -45,6 +53,8 @@ def parse_args(argv=None):
     p.add_argument("--vocab", type=int, default=20000, help="LSTM vocabulary size")
     p.add_argument("--linear-grid", default="", help="weightings and C values to cross-validate, e.g. "
                    "'tfidf=3,10;freq=0.1' (default: lyrics_linear.GRIDS)")
+    p.add_argument("--no-specialists", dest="specialists", action="store_false",
+                   help="skip the models trained on one label source only (reported, never exported)")
     p.add_argument("--limit", type=int, default=0, help="use only N songs (smoke runs)")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--threads", type=int, default=2, help="TensorFlow threads (the machine is shared)")
@@ -124,13 +134,14 @@ def main(argv=None) -> int:
     results = {}
 
     # --- the seed LSTM ---------------------------------------------------------
-    if "lstm" in wanted:
+    def train_lstm(train, val, log_path):
         t0 = time.time()
-        vec = lyrics_models.sequence_vectorizer(texts(part["train"]), max_tokens=args.vocab)
+        keras.utils.set_random_seed(args.seed)
+        vec = lyrics_models.sequence_vectorizer(texts(train), max_tokens=args.vocab)
         model = lyrics_models.seed_lstm(vec)
         model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
-        print(f"model {model.name}: {model.count_params():,} parameters", flush=True)
+        print(f"model {model.name}: {model.count_params():,} parameters, {len(train)} songs", flush=True)
 
         def dataset(ss, shuffle):
             ds = tf.data.Dataset.from_tensor_slices((tf.constant(texts(ss))[:, None], labels(ss)))
@@ -145,18 +156,18 @@ def main(argv=None) -> int:
             def on_epoch_end(self, epoch, logs=None):
                 logs["seconds"] = round(time.time() - self.t, 1)
 
-        log_path = out / "lstm_log.csv"
         log_path.unlink(missing_ok=True)
-        model.fit(dataset(part["train"], True), validation_data=dataset(part["val"], False), epochs=args.epochs,
+        model.fit(dataset(train, True), validation_data=dataset(val, False), epochs=args.epochs,
                   callbacks=[Seconds(), keras.callbacks.CSVLogger(log_path),
                              keras.callbacks.EarlyStopping("val_loss", patience=args.patience, restore_best_weights=True)],
                   verbose=2)
-        model.save(out / "lstm.keras")
-        results["lstm"] = {"model": model, "seconds": time.time() - t0, "log": log_path,
-                           "description": "seed LSTM: TextVectorization(600 tokens) > Embedding 50 > LSTM 32 > "
-                                          "Dense 256 ReLU > Dropout 0.2 > Dense 4 softmax"}
+        return {"model": model, "seconds": time.time() - t0, "log": log_path, "description": LSTM_DESCRIPTION}
 
-    # --- linear models: TF-IDF + LR baseline, and the shipped linear model ------
+    if "lstm" in wanted:
+        results["lstm"] = train_lstm(part["train"], part["val"], out / "lstm_log.csv")
+        results["lstm"]["model"].save(out / "lstm.keras")
+
+    # --- linear models: TF-IDF + LR baseline, and ours ---------------------------
     if "linear" in wanted:
         from training import lyrics_linear
 
@@ -171,10 +182,34 @@ def main(argv=None) -> int:
                                         strata=[lyrics_data.stratum(songs[i]) for i in fit_idx],
                                         groups=[groups[i] for i in fit_idx],
                                         grids=parse_grid(args.linear_grid), seed=args.seed)
-        model = lyrics_linear.build(texts(fit_part), labels(fit_part), **best)
-        results["linear"] = {"model": model, "seconds": time.time() - t0, "cv": cv, "config": best,
-                             "description": lyrics_linear.describe(best)}
-        print(f"linear: chose {results['linear']['description']}", flush=True)
+        cv_seconds = time.time() - t0
+        # the best single TF-IDF model, and the cross-validation's winner if that is another
+        tfidf_best = max((r for r in cv if [c["weighting"] for c in r["configs"]] == ["tfidf"]),
+                         key=lambda r: r["cv_accuracy"])["configs"]
+        for name, cfgs in (("tfidf_lr", tfidf_best), ("linear_ensemble", best)):
+            if name == "linear_ensemble" and cfgs == tfidf_best:
+                continue
+            t0 = time.time()
+            model = lyrics_linear.build(texts(fit_part), labels(fit_part), cfgs)
+            results[name] = {"model": model, "seconds": time.time() - t0 + cv_seconds, "cv": cv, "config": cfgs,
+                             "description": lyrics_linear.describe(cfgs)}
+        print(f"linear: cross-validation chose {lyrics_linear.describe(best)}", flush=True)
+
+        # Specialists, reported only: the two label sources pull against each other.
+        if args.specialists:
+            for source in ("ml", "ml4q"):
+                sub = [s for s in fit_part if (s.from_ml if source == "ml" else s.from_ml4q)]
+                t0 = time.time()
+                model = lyrics_linear.build(texts(sub), labels(sub), best)
+                results[f"linear [{source.upper()} only]"] = {
+                    "model": model, "seconds": time.time() - t0,
+                    "description": f"{lyrics_linear.describe(best)}, trained on the {source.upper()} songs only"}
+            if "lstm" in wanted:
+                ml_train = [s for s in part["train"] if s.from_ml]
+                ml_val = [s for s in part["val"] if s.from_ml]
+                r = train_lstm(ml_train, ml_val, out / "lstm_ml_log.csv")
+                r["description"] = LSTM_DESCRIPTION + ", trained on the ML songs only (the original's setting)"
+                results["lstm [ML only]"] = r
 
     # --- evaluate on the held-out songs ------------------------------------------
     test = part["test"]
@@ -185,22 +220,24 @@ def main(argv=None) -> int:
         r["metrics"] = lyrics_report.evaluate(probs, test)
         summary[name] = {k: r["metrics"][k] for k in ("accuracy", "accuracy_ml", "accuracy_ml4q")}
         summary[name]["train_seconds"] = round(r["seconds"], 1)
-        print(f"{name:18s} held-out acc {r['metrics']['accuracy']:.2%}  ML {r['metrics']['accuracy_ml']:.2%}  "
+        print(f"{name:28s} held-out acc {r['metrics']['accuracy']:.2%}  ML {r['metrics']['accuracy_ml']:.2%}  "
               f"ML4Q {r['metrics']['accuracy_ml4q']:.2%}  ({r['seconds']:.0f} s)", flush=True)
     (out / "summary.json").write_text(json.dumps({"summary": summary, "meta": meta}, indent=2))
 
-    # --- export: the seed LSTM as version 1, the best model as the newest ---------
+    # --- export: the seed LSTM as version 1, then ours, the best last -------------
     if args.export:
         from training import export_lyrics
 
-        exported = {}
-        if "lstm" in results:
-            exported["lstm"] = export_lyrics.export(results["lstm"]["model"], Path(args.models_dir) / "1")
-        if "linear" in results:
-            exported["linear"] = export_lyrics.export(results["linear"]["model"], Path(args.models_dir) / "2")
+        # TF Serving serves the highest version: number ours by held-out accuracy, best last.
+        ours = sorted((n for n in ("tfidf_lr", "linear_ensemble") if n in results),
+                      key=lambda n: results[n]["metrics"]["accuracy"])
+        order = (["lstm"] if "lstm" in results else []) + ours
+        exported = {name: export_lyrics.export(results[name]["model"], Path(args.models_dir) / str(v))
+                    for v, name in enumerate(order, start=1)}
+        compare = {k: v["metrics"] for k, v in results.items() if "[" not in k}
         for name, target in exported.items():
             lyrics_report.write(target, results[name], test, meta, Path(args.reports) / f"v{target.name}",
-                                baselines={k: v["metrics"] for k, v in results.items()})
+                                baselines=compare)
         lyrics_report.write_index(Path(args.reports), summary, meta,
                                   versions={k: int(v.name) for k, v in exported.items()},
                                   descriptions={k: v["description"] for k, v in results.items()})
