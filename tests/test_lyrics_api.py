@@ -288,3 +288,34 @@ def test_embedded_playlist_without_a_server(tmp_path):
             embedded.embedded_playlist("sad", limit=0, settings=settings)
     finally:
         embedded.close()
+
+
+def test_cli_serve_runs_the_service(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "LYRICS_CATALOG": str(write_labels(tmp_path / "labels.csv", 5))}
+    proc = subprocess.Popen([sys.executable, "-m", "musicalface.cli", "lyrics", "serve", "--host", "127.0.0.1",
+                             "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                time.sleep(0.1)
+        assert httpx.get(f"{url}/moods").json()["total"] == 20
+        p = Playlist.model_validate(httpx.get(f"{url}/playlists/sad", params={"limit": 5}).json())
+        assert len(p.songs) == 5
+    finally:
+        proc.terminate()
+        proc.wait(20)
