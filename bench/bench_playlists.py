@@ -66,10 +66,13 @@ async def hammer(url: str, n_requests: int, clients: int, limit: int) -> tuple[f
         nonlocal errors
         for i in queue:
             t0 = time.perf_counter()
-            r = await http.get(f"/playlists/{moods[i]}", params={"limit": limit})
+            try:
+                r = await http.get(f"/playlists/{moods[i]}", params={"limit": limit})
+                ok = r.status_code == 200 and len(r.json()["songs"]) == limit
+            except httpx.HTTPError:
+                ok = False
             latencies.append(time.perf_counter() - t0)
-            if r.status_code != 200 or len(r.json()["songs"]) != limit:
-                errors += 1
+            errors += not ok
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
