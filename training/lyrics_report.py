@@ -90,7 +90,8 @@ def write(model_dir: Path, result: dict, test, meta: dict, report_dir: Path, bas
         lines += [f"| {' + '.join(c['weighting'] + ' C=' + format(c['C'], 'g') for c in r['configs'])} | "
                   f"{r['cv_accuracy']:.1%} |" for r in result["cv"]]
     if log:
-        lines += ["", "![curves](curves.png)"]
+        lines += ["", "Curves: the \"held-out\" line is the validation slice of the training part (early "
+                  "stopping, best epoch's weights kept), not the held-out split above.", "", "![curves](curves.png)"]
     (report_dir / "README.md").write_text("\n".join(lines) + "\n")
     print(f"report: {report_dir}  acc {m['accuracy']:.2%}  ML {m['accuracy_ml']:.2%}  ML4Q {m['accuracy_ml4q']:.2%}",
           flush=True)
