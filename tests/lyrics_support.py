@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import threading
-import time
 import uuid
 from pathlib import Path
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO
+from tests.http_servers import serve_app
 
 MODEL_DIR = REPO / "models" / "lyrics"
 MOODS4 = ("angry", "happy", "relaxed", "sad")
@@ -59,29 +58,7 @@ def database(kind: str, tmp_path: Path, request):
 @contextlib.contextmanager
 def lyrics_service(settings):
     """The lyrics service under uvicorn on a free loopback port; yields its URL."""
-    import httpx
-    import uvicorn
-
     from services.lyrics.app import create_app
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(400):
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if not thread.is_alive():
-            raise RuntimeError("the lyrics service stopped while starting")
-        time.sleep(0.05)
-    else:
-        raise RuntimeError("the lyrics service did not start")
-    try:
+    with serve_app(create_app(settings), "lyrics service") as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(10)

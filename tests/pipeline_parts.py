@@ -6,13 +6,13 @@ import contextlib
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import REPO, _loud_skip, free_port
+from tests.conftest import REPO, _loud_skip
+from tests.http_servers import serve_app
 
 
 def emotion_model_dir() -> tuple[Path, bool]:
@@ -59,30 +59,10 @@ def corrupt_jpeg() -> bytes:
 @contextlib.contextmanager
 def capture_service(settings):
     """The capture service under uvicorn on a free loopback port; yields its URL."""
-    import httpx
-    import uvicorn
-
     from services.capture.app import create_app
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    else:
-        raise RuntimeError("the capture service did not start")
-    try:
+    with serve_app(create_app(settings), "capture service") as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def start_workers(n: int, env: dict, redis_url: str, names: list[str],

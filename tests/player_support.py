@@ -4,16 +4,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import re
-import threading
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 import requests
 
 from services.player.settings import PlayerSettings
 from tests.conftest import free_port
+from tests.http_servers import serve_app
 from tests.spotify_emulator import SpotifyEmulator, catalog_from_csv, track
 
 # Songs no catalog has, so a search must miss.
@@ -80,8 +78,6 @@ class LyricsService:
 
     @contextlib.contextmanager
     def running(self):
-        import uvicorn
-
         from services.lyrics.app import create_app
 
         app = create_app(self.settings)
@@ -91,25 +87,9 @@ class LyricsService:
             self.requests.append((request.url.path, list(request.query_params.multi_items())))
             return await call_next(request)
 
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        for _ in range(600):
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert thread.is_alive(), "the lyrics service stopped while starting"
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("the lyrics service did not start")
-        self.requests.clear()
-        try:
+        with serve_app(app, "lyrics service", self.port):
+            self.requests.clear()
             yield self
-        finally:
-            server.should_exit = True
-            thread.join(10)
 
 
 @pytest.fixture(scope="session")
