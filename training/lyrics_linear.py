@@ -93,11 +93,74 @@ def choose(texts, labels, strata, groups, grids: dict | None = None, folds: int 
     return best["configs"], table
 
 
-def build(texts, labels, configs: list[dict]):
+def build(texts, labels, configs: list[dict], sample_weight=None):
     """The Keras model of `configs` (one branch each), softmax weights solved by L-BFGS."""
     model = featurizer(texts, [c["weighting"] for c in configs])
     for c in configs:
         scale = WEIGHTINGS[c["weighting"]]["scale"]
-        clf = _logreg(c["C"]).fit(lyrics_models.features(model, texts, c["weighting"]) * scale, np.asarray(labels))
+        clf = _logreg(c["C"]).fit(lyrics_models.features(model, texts, c["weighting"]) * scale, np.asarray(labels),
+                                  sample_weight=sample_weight)
         lyrics_models.set_softmax(model, c["weighting"], clf.coef_ * scale, clf.intercept_)
     return model
+
+
+# --- weighting the two label sources ----------------------------------------------
+# MoodyLyrics (lexicon) and MoodyLyrics4Q (Last.fm) labels nearly contradict each
+# other, so how much each source counts in the loss is a real choice. ML weights
+# tried, relative to 1 for an ML4Q-only song.
+SOURCE_WEIGHTS = (1.0, 2.0, 4.0)
+
+
+def source_weights(from_ml, ml_weight: float) -> np.ndarray:
+    """Per-song loss weights: `ml_weight` for a MoodyLyrics song (songs in both
+    lists included), 1 for the rest; scaled to mean 1 so C keeps its meaning."""
+    w = np.where(np.asarray(from_ml, bool), ml_weight, 1.0)
+    return w / w.mean()
+
+
+def choose_source_weight(texts, labels, from_ml, from_ml4q, strata, groups, reference: list[dict],
+                         ml_weights=SOURCE_WEIGHTS, grids: dict | None = None, folds: int = 5, seed: int = 0,
+                         ml4q_slack: float = 0.02) -> tuple[dict, list[dict]]:
+    """Grouped, stratified k-fold accuracy on each label source of every ML weight
+    x config (each weighting x C alone, and every pair's mean). The rule, fixed
+    before any held-out song is seen: the highest ML accuracy among those whose
+    ML4Q accuracy is at most `ml4q_slack` below that of `reference` (the shipped
+    configs) at weight 1; ties go to the higher ML4Q accuracy.
+    Returns the chosen row ({"ml_weight", "configs", "cv_ml", "cv_ml4q", ...}) and the table."""
+    from itertools import product
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    y = np.asarray(labels)
+    ml, q = np.asarray(from_ml, bool), np.asarray(from_ml4q, bool)
+    grids = grids or GRIDS
+    splits = list(StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(y, strata, groups))
+    model = featurizer(texts, list(grids))
+    xs = {w: lyrics_models.features(model, texts, w) * WEIGHTINGS[w]["scale"] for w in grids}
+    table = []
+
+    def score(mw, cfgs, p):
+        pred = p.argmax(1)
+        row = {"ml_weight": mw, "configs": cfgs, "cv_accuracy": float(np.mean(pred == y)),
+               "cv_ml": float(np.mean(pred[ml] == y[ml])), "cv_ml4q": float(np.mean(pred[q] == y[q]))}
+        table.append(row)
+        print(f"  cv ML x{mw:g} {' + '.join(c['weighting'] + ' C=' + format(c['C'], 'g') for c in cfgs)}: "
+              f"all {row['cv_accuracy']:.3f} ML {row['cv_ml']:.3f} ML4Q {row['cv_ml4q']:.3f}", flush=True)
+
+    for mw in ml_weights:
+        sw = source_weights(ml, mw)
+        probs = {}
+        for weighting, cs in grids.items():
+            for C in cs:
+                p = np.zeros((len(y), len(np.unique(y))))
+                for a, b in splits:
+                    p[b] = _logreg(C).fit(xs[weighting][a], y[a], sample_weight=sw[a]).predict_proba(xs[weighting][b])
+                probs[(weighting, C)] = p
+                score(mw, [{"weighting": weighting, "C": C}], p)
+        if len(grids) > 1:
+            for combo in product(*[[(w, C) for C in cs] for w, cs in grids.items()]):
+                score(mw, [{"weighting": w, "C": C} for w, C in combo], np.mean([probs[k] for k in combo], axis=0))
+    ref = next(r for r in table if r["ml_weight"] == 1.0 and r["configs"] == reference)
+    floor = ref["cv_ml4q"] - ml4q_slack
+    best = max((r for r in table if r["cv_ml4q"] >= floor - 1e-9), key=lambda r: (r["cv_ml"], r["cv_ml4q"]))
+    return {**best, "reference": ref, "ml4q_floor": floor}, table
