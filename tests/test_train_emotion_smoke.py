@@ -36,7 +36,20 @@ def test_train_resume_export_report(tmp_path):
     emotion_report.write(models / "3", run, x, y, report)
     metrics = json.loads((report / "metrics.json").read_text())
     assert 0 <= metrics["accuracy_7"] <= 1 and len(metrics["per_class"]) == 7
+    assert metrics["tta"] == "flip" and set(metrics["accuracy_7_by_tta"]) == {"none", "flip", "flip+shift"}
     assert np.array(metrics["confusion_7"]).sum() == len(y)
     for png in ("confusion_7.png", "confusion_4.png", "curves.png"):
         assert (report / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "PublicTest" in (report / "README.md").read_text()
+
+
+def test_test_time_views():
+    from training.export_emotion import tta_views
+
+    x = tf.constant(np.arange(2 * 48 * 48, dtype=np.float32).reshape(2, 48, 48, 1))
+    for tta, n in (("none", 1), ("flip", 2), ("flip+shift", 10)):
+        views, v = tta_views(x, tta)
+        assert v == n and views.shape == (2 * n, 48, 48, 1)
+    views, _ = tta_views(x, "flip+shift")
+    assert np.array_equal(views[:2], x) and np.array_equal(views[10:12], x[:, :, ::-1])
+    assert np.array_equal(views[2, 3:, :, 0], x[0, :-3, :, 0])  # the first shift moves the face down by 3
