@@ -120,3 +120,23 @@ def test_training_smoke_run_exports_the_contract(tmp_path, shared_data):
         assert {"accuracy", "accuracy_ml", "accuracy_ml4q", "per_mood", "confusion"} <= set(m)
     assert (tmp_path / "reports" / "v1" / "curves.png").exists()
     assert "models/lyrics/1" in (tmp_path / "reports" / "README.md").read_text()
+
+
+def test_source_weighted_smoke_run_exports_the_next_version(tmp_path, shared_data):
+    """The weighted model goes one version above those there, with the same contract and a report."""
+    from training import train_lyrics, train_lyrics_weighted
+
+    data = str(shared_data / "lyrics" / "moodylyrics_lyrics.csv.gz")
+    dirs = ["--models-dir", str(tmp_path / "models"), "--reports", str(tmp_path / "reports")]
+    assert train_lyrics.main(["--data", data, "--limit", "160", "--models", "linear", "--no-specialists",
+                              "--linear-grid", "tfidf=10", "--out", str(tmp_path / "run"),
+                              "--split", str(tmp_path / "split.csv"), "--export", *dirs]) == 0
+    assert train_lyrics_weighted.main(["--data", data, "--limit", "160", "--ml-weights", "1,3",
+                                       "--linear-grid", "tfidf=10", "--export-above", "0",
+                                       "--out", str(tmp_path / "wrun"), "--export", *dirs]) == 0
+    fn = __import__("tensorflow").saved_model.load(str(tmp_path / "models" / "2")).signatures[Sig.name]
+    p = run(fn, SONGS)
+    assert p.shape == (4, 4) and np.allclose(p.sum(1), 1, atol=1e-5)
+    m = json.loads((tmp_path / "reports" / "v2" / "metrics.json").read_text())
+    assert m["ml_weight"] in (1.0, 3.0) and {"accuracy_ml", "accuracy_ml4q"} <= set(m)
+    assert len(m["cv"]) == 2 and all({"cv_ml", "cv_ml4q"} <= set(r) for r in m["cv"])
