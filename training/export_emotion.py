@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -65,37 +64,17 @@ def serving_fn(model, tta: str = "flip"):
 
 
 def export(model, target: Path, tta: str = "flip") -> Path:
-    import keras
+    import numpy as np
 
-    target = Path(target)
-    if target.exists():
-        shutil.rmtree(target)
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(Sig.name, serving_fn(model, tta))
-    archive.write_out(str(target), verbose=False)
-    write_warmup(target)
+    from training.serving_export import write_archive, write_warmup
+
+    target = write_archive(model, target, serving_fn(model, tta))
+    rng = np.random.default_rng(0)
+    write_warmup(target, "emotion", Sig.input,
+                 [rng.integers(0, 256, (n, Sig.size, Sig.size, 1)).astype("float32") for n in WARMUP_BATCHES])
     (target / "assets.extra" / "export.json").write_text(json.dumps({"model": model.name, "tta": tta}))
     print(f"exported {target}", flush=True)
     return target
-
-
-def write_warmup(target: Path) -> Path:
-    import numpy as np
-    import tensorflow as tf
-    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
-
-    path = Path(target) / "assets.extra" / "tf_serving_warmup_requests"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    with tf.io.TFRecordWriter(str(path)) as w:
-        for n in WARMUP_BATCHES:
-            req = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name="emotion", signature_name=Sig.name))
-            img = rng.integers(0, 256, (n, Sig.size, Sig.size, 1)).astype("float32")
-            req.inputs[Sig.input].CopyFrom(tf.make_tensor_proto(img))
-            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=req))
-            w.write(log.SerializeToString())
-    return path
 
 
 def main(argv=None) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -33,33 +32,12 @@ def serving_fn(model):
 
 
 def export(model, target: Path) -> Path:
-    import keras
+    from training.serving_export import write_archive, write_warmup
 
-    target = Path(target)
-    if target.exists():
-        shutil.rmtree(target)
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(Sig.name, serving_fn(model))
-    archive.write_out(str(target), verbose=False)
-    write_warmup(target)
+    target = write_archive(model, target, serving_fn(model))
+    write_warmup(target, "lyrics", Sig.input, [[WARMUP[i % 2] for i in range(n)] for n in (1, 8, 32)])
     print(f"exported {target}", flush=True)
     return target
-
-
-def write_warmup(target: Path) -> Path:
-    import tensorflow as tf
-    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
-
-    path = Path(target) / "assets.extra" / "tf_serving_warmup_requests"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tf.io.TFRecordWriter(str(path)) as w:
-        for n in (1, 8, 32):
-            req = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name="lyrics", signature_name=Sig.name))
-            req.inputs[Sig.input].CopyFrom(tf.make_tensor_proto([WARMUP[i % 2] for i in range(n)], dtype=tf.string))
-            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=req))
-            w.write(log.SerializeToString())
-    return path
 
 
 def main(argv=None) -> int:

@@ -3,6 +3,7 @@ markdown tables. Used by the emotion and lyrics reports alike."""
 from __future__ import annotations
 
 import csv
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +87,11 @@ def curves_png(log: dict[str, list[float]], path: Path, title: str) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def git_commit() -> str:
+    """The checkout's commit, for a run's record; empty outside git."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,19 +60,13 @@ def class_weights(y: np.ndarray, power: float, n_classes: int) -> dict[int, floa
     return {i: float(v) for i, v in enumerate(w)}
 
 
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return ""
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     import keras
     import tensorflow as tf
 
     from training import emotion_models, fer_data
+    from training.reporting import git_commit
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

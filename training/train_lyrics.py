@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -69,19 +68,13 @@ def parse_grid(text: str) -> dict | None:
     return {w.split("=")[0].strip(): [float(c) for c in w.split("=")[1].split(",")] for w in text.split(";") if w}
 
 
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return ""
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     import keras
     import tensorflow as tf
 
     from training import lyrics_data, lyrics_models, lyrics_report
+    from training.reporting import git_commit
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)

@@ -23,7 +23,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from training.train_lyrics import DEFAULT_DATA, git_commit, parse_grid
+from training.reporting import git_commit
+from training.train_lyrics import DEFAULT_DATA, parse_grid
 
 
 def parse_args(argv=None):
