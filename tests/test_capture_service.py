@@ -17,7 +17,7 @@ from musicalface.contracts import (FRAME_JOB_FUNC, FRAME_QUEUE, PENDING_FRAMES, 
                                    camera_state_key, frame_key)
 from services.capture.app import create_app
 from services.capture.settings import CaptureSettings
-from tests.pipeline_parts import astronaut_jpeg, blank_jpeg, frame_keys, wait_for
+from tests.pipeline_parts import astronaut_jpeg, frame_keys, wait_for
 
 JPEG = astronaut_jpeg()
 

@@ -3,7 +3,6 @@ Debian's docker-compose, every service has a real health check, workers can
 scale, nothing internal is published, and every image runs a real command."""
 import os
 import re
-import shlex
 import shutil
 import subprocess
 from pathlib import Path
