@@ -44,11 +44,14 @@ class FaceDetector:
         # The face that matters is the one looking into the camera: faces under an eighth of the
         # frame's short side are not searched for, which is where Haar spends most of its time.
         min_side = max(24, round(self.min_size * scale), min(small.shape[:2]) // 8)
-        found = self._cascade.detectMultiScale(cv2.equalizeHist(small), scaleFactor=1.15, minNeighbors=5,
-                                               minSize=(min_side, min_side))
+        found, votes = self._cascade.detectMultiScale2(cv2.equalizeHist(small), scaleFactor=1.15, minNeighbors=5,
+                                                       minSize=(min_side, min_side))
         if len(found) == 0:
             return None
-        x, y, fw, fh = (v / scale for v in max(found, key=lambda b: b[2] * b[3]))
+        # A real face collects many overlapping hits; a stray box (a patch, a flag) a handful.
+        # Of the boxes with at least a third of the best one's hits, the largest wins.
+        strong = [b for b, n in zip(found, votes) if n * 3 >= max(votes)]
+        x, y, fw, fh = (v / scale for v in max(strong, key=lambda b: b[2] * b[3]))
         return Face(self._box(x, y, fw, fh, w, h), self._crop(grey, x, y, fw, fh))
 
     @staticmethod
