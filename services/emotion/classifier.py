@@ -26,14 +26,17 @@ def to_model_input(faces: np.ndarray) -> np.ndarray:
 class InProcessModel:
     def __init__(self, model_dir: Path, version: int | None = None, signature: str = Sig.name):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
+        from musicalface.quiet_stderr import quiet_stderr
 
         self.version = version if version is not None else latest_version(model_dir)
         path = Path(model_dir) / str(self.version)
-        try:
-            self._fn = tf.saved_model.load(str(path)).signatures[signature]
-        except (OSError, KeyError) as e:
-            raise ModelUnavailable(f"cannot load emotion model {path}: {e}") from e
+        with quiet_stderr():
+            import tensorflow as tf
+
+            try:
+                self._fn = tf.saved_model.load(str(path)).signatures[signature]
+            except (OSError, KeyError) as e:
+                raise ModelUnavailable(f"cannot load emotion model {path}: {e}") from e
         self._tf = tf
         self.name = f"in-process {path}"
 
