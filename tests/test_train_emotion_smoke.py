@@ -22,7 +22,9 @@ def test_train_resume_export_report(tmp_path):
     args = ["--data", str(data), "--arch", "tiny", "--batch-size", "32", "--out", str(run)]
     assert train_emotion.main([*args, "--epochs", "1"]) == 0
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 1
-    assert train_emotion.main([*args, "--epochs", "2", "--export", "3", "--models-dir", str(models)]) == 0
+    assert train_emotion.main([*args, "--epochs", "2", "--export", "3", "--models-dir", str(models),
+                               "--reports-dir", str(tmp_path / "reports")]) == 0
+    assert (tmp_path / "reports" / "v3" / "metrics.json").exists()
     log = (run / "log.csv").read_text().splitlines()
     assert len(log) == 3  # header + one row per epoch: the second run resumed, it did not start over
 

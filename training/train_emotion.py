@@ -45,6 +45,7 @@ def parse_args(argv=None):
     p.add_argument("--export", type=int, default=0, metavar="VERSION",
                    help="after training, export models/emotion/VERSION and write its report")
     p.add_argument("--models-dir", default="models/emotion")
+    p.add_argument("--reports-dir", default="reports/emotion", help="the report goes to REPORTS_DIR/vVERSION")
     p.add_argument("--tta", default="flip", choices=("none", "flip", "flip+shift"),
                    help="test-time augmentation built into the exported graph")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
@@ -157,7 +158,7 @@ def main(argv=None) -> int:
         from training import emotion_report, export_emotion
 
         target = export_emotion.export(model, Path(args.models_dir) / str(args.export), tta=args.tta)
-        emotion_report.write(target, out, xva, yva)
+        emotion_report.write(target, out, xva, yva, Path(args.reports_dir) / f"v{args.export}")
     return 0
 
 
