@@ -104,8 +104,9 @@ def measure(name: str, database_url: str, args) -> None:
 def postgres_url() -> str | None:
     from sqlalchemy import create_engine, text
 
-    url = os.environ.get("DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    from services.lyrics.settings import normalise_db_url
+
+    url = normalise_db_url(os.environ.get("DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     try:
         eng = create_engine(url, connect_args={"connect_timeout": 2})
         with eng.connect() as c:

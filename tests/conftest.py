@@ -120,9 +120,9 @@ def _start_postgres():
 
 @pytest.fixture(scope="session")
 def postgres_url():
-    url = os.environ.get("DATABASE_URL") or DEFAULT_POSTGRES
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    from services.lyrics.settings import normalise_db_url
+
+    url = normalise_db_url(os.environ.get("DATABASE_URL") or DEFAULT_POSTGRES)
     if _pg_alive(url):
         yield url
         return
