@@ -61,41 +61,34 @@ class EmotionReader:
     def read_many(self, frames: list[bytes], names: list[str | None] | None = None) -> list[Reading]:
         """Several images, with one model call for all their faces (one Predict to TF Serving)."""
         names = names if names is not None else [None] * len(frames)
-        readings: list[Reading] = []
-        crops, owners = [], []
-        for data, name in zip(frames, names):
+        return self._classify([self._locate(lambda d=data: decode_grey(d, self.max_bytes, self.max_pixels), name)
+                               for data, name in zip(frames, names)])
+
+    def _read(self, load, name) -> Reading:
+        return self._classify([self._locate(load, name)])[0]
+
+    def _locate(self, load, name) -> tuple[Reading, object]:
+        """Decode and find the face: (a reading without an emotion yet, the face or None)."""
+        t0 = time.perf_counter()
+        try:
+            grey = load()
+        except ImageError as e:
+            return Reading(file=name, error=str(e), seconds=time.perf_counter() - t0), None
+        face = self.detector.largest_face(grey)
+        return Reading(file=name, seconds=time.perf_counter() - t0), face
+
+    def _classify(self, located: list[tuple[Reading, object]]) -> list[Reading]:
+        """One model call for every face found; each reading's time includes that call."""
+        readings = [r for r, _ in located]
+        found = [(i, face) for i, (_, face) in enumerate(located) if face is not None]
+        if found:
             t0 = time.perf_counter()
-            try:
-                grey = decode_grey(data, self.max_bytes, self.max_pixels)
-            except ImageError as e:
-                readings.append(Reading(file=name, error=str(e), seconds=round(time.perf_counter() - t0, 4)))
-                continue
-            face = self.detector.largest_face(grey)
-            if face is not None:
-                crops.append(face.crop)
-                owners.append((len(readings), face.box))
-            readings.append(Reading(file=name, seconds=time.perf_counter() - t0))
-        if crops:
-            t0 = time.perf_counter()
-            probs = self.model.predict(np.stack(crops))
+            probs = self.model.predict(np.stack([face.crop for _, face in found]))
             shared = time.perf_counter() - t0
-            for (i, box), p in zip(owners, probs):
-                r = reading_from(p, box)
+            for (i, face), p in zip(found, probs):
+                r = reading_from(p, face.box)
                 r.file, r.seconds = readings[i].file, readings[i].seconds + shared
                 readings[i] = r
         for r in readings:
             r.seconds = round(r.seconds, 4)
         return readings
-
-    def _read(self, load, name) -> Reading:
-        t0 = time.perf_counter()
-        try:
-            grey = load()
-        except ImageError as e:
-            return Reading(file=name, error=str(e), seconds=round(time.perf_counter() - t0, 4))
-        face = self.detector.largest_face(grey)
-        if face is None:
-            return Reading(file=name, seconds=round(time.perf_counter() - t0, 4))
-        r = reading_from(self.model.predict(face.crop[None])[0], face.box)
-        r.file, r.seconds = name, round(time.perf_counter() - t0, 4)
-        return r
