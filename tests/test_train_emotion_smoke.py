@@ -55,3 +55,33 @@ def test_test_time_views():
     views, _ = tta_views(x, "flip+shift")
     assert np.array_equal(views[:2], x) and np.array_equal(views[10:12], x[:, :, ::-1])
     assert np.array_equal(views[2, 3:, :, 0], x[0, :-3, :, 0])  # the first shift moves the face down by 3
+
+
+def test_epochs_that_fit():
+    fit = train_emotion.epochs_that_fit
+    assert fit(budget=100, elapsed=20, epoch_seconds=10, done=2, planned=50) == 10
+    assert fit(budget=100, elapsed=20, epoch_seconds=1, done=2, planned=50) == 50  # never more than planned
+    assert fit(budget=10, elapsed=20, epoch_seconds=10, done=2, planned=50) == 3  # over budget: one more to anneal
+
+
+def test_time_budget_replans_and_resume_trims_the_log(tmp_path):
+    data, run = tmp_path / "fer.npz", tmp_path / "run"
+    synthetic_npz(data)
+    args = ["--data", str(data), "--arch", "tiny", "--batch-size", "32", "--out", str(run)]
+    # A budget already spent after the two timing epochs leaves room for one more, which anneals.
+    assert train_emotion.main([*args, "--epochs", "20", "--time-budget", "0.001"]) == 0
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["replanned"][0]["after_epoch"] == 2 and meta["replanned"][0]["to"] == 3
+    assert meta["args"]["epochs"] == 3 and meta["backend"] == "tensorflow"
+    assert json.loads((run / "state.json").read_text()) == {"epochs_done": 3, "of": 3}
+    lines = (run / "log.csv").read_text().splitlines()
+    assert len(lines) == 4 and float(lines[-1].split(",")[lines[0].split(",").index("lr")]) < 1e-6
+
+    # Lengthened with checkpoints at most hourly: only the last epoch is saved.
+    assert train_emotion.main([*args, "--epochs", "6", "--checkpoint-every", "3600"]) == 0
+    assert json.loads((run / "state.json").read_text()) == {"epochs_done": 6, "of": 6}
+    # A run that died with its last checkpoint at epoch 4 but epochs 5-6 logged: the resume
+    # trains 5-6 again and the log keeps one row per epoch.
+    (run / "state.json").write_text(json.dumps({"epochs_done": 4, "of": 6}))
+    assert train_emotion.main([*args, "--epochs", "6"]) == 0
+    assert len((run / "log.csv").read_text().splitlines()) == 1 + 6

@@ -3,6 +3,7 @@ markdown tables. Used by the emotion and lyrics reports alike."""
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 from pathlib import Path
 
@@ -90,7 +91,10 @@ def curves_png(log: dict[str, list[float]], path: Path, title: str) -> Path:
 
 
 def git_commit() -> str:
-    """The checkout's commit, for a run's record; empty outside git."""
+    """The checkout's commit, for a run's record. A copy of the tree without .git (on a
+    training machine) passes it in MUSICALFACE_GIT_COMMIT; empty when neither knows."""
+    if os.environ.get("MUSICALFACE_GIT_COMMIT"):
+        return os.environ["MUSICALFACE_GIT_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
