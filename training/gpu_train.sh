@@ -12,6 +12,7 @@ set -uo pipefail
 BUDGET=${BUDGET:-380}     # seconds of training for the default nets
 EPOCHS=${EPOCHS:-150}     # the most they get; the budget usually decides
 SEED_EPOCHS=${SEED_EPOCHS:-30}
+DEADLINE=${DEADLINE:-480} # seconds after start: stop what still runs and keep its last checkpoint
 EXTRA=${EXTRA:-}          # more train_emotion arguments, e.g. --limit 300 for a dry run
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT" runs/gpu
@@ -38,11 +39,19 @@ train() {  # name, then train_emotion arguments
 train default --arch default --epochs "$EPOCHS" --time-budget "$BUDGET" --seed 1337 &
 train default-seed7 --arch default --epochs "$EPOCHS" --time-budget "$BUDGET" --seed 7 &
 train seed --arch seed --epochs "$SEED_EPOCHS" --time-budget "$BUDGET" &
-while [ "$(jobs -r | wc -l)" -gt 0 ]; do sleep 30; tail -qn1 runs/gpu/*.log | cut -c1-160; done
+while [ "$(jobs -r | wc -l)" -gt 0 ]; do
+  sleep 10
+  if [ "$SECONDS" -gt "$DEADLINE" ]; then echo "deadline: stopping $(jobs -p | wc -l) runs"; pkill -f training.train_emotion; fi
+  [ $((SECONDS % 60)) -lt 10 ] && tail -qn1 runs/gpu/*.log | cut -c1-160
+done
 wait
 
 for name in default default-seed7 seed; do
-  [ -f "runs/gpu/$name/final.keras" ] && split -b 15m -d "runs/gpu/$name/final.keras" "$OUT/$name.final.keras.part"
+  if [ -f "runs/gpu/$name/final.keras" ]; then
+    split -b 15m -d "runs/gpu/$name/final.keras" "$OUT/$name.final.keras.part"
+  elif [ -f "runs/gpu/$name/last.keras" ]; then
+    split -b 15m -d "runs/gpu/$name/last.keras" "$OUT/$name.last.keras.part"
+  fi
 done
 tar czf "$OUT/runs.tgz" --exclude='*.keras' runs/gpu
 ls -la "$OUT"
