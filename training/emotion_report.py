@@ -39,6 +39,7 @@ def predict_keras(keras_path: Path, x: np.ndarray, tta: str, batch: int = 128) -
     import keras
     import tensorflow as tf
 
+    import training.random_affine  # noqa: F401  (load_model needs the augmentation layer registered)
     from training.export_emotion import predict_tta
 
     model = keras.models.load_model(keras_path)

@@ -86,6 +86,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import keras
 
+    import training.random_affine  # noqa: F401  (load_model needs the augmentation layer registered)
+
     export(keras.models.load_model(args.keras_model), Path(args.models_dir) / str(args.version), tta=args.tta)
     return 0
 

@@ -13,6 +13,7 @@ BUDGET=${BUDGET:-380}     # seconds of training for the default nets
 EPOCHS=${EPOCHS:-150}     # the most they get; the budget usually decides
 SEED_EPOCHS=${SEED_EPOCHS:-30}
 DEADLINE=${DEADLINE:-480} # seconds after start: stop what still runs and keep its last checkpoint
+RUNS=${RUNS:-default default-seed7 seed}
 EXTRA=${EXTRA:-}          # more train_emotion arguments, e.g. --limit 300 for a dry run
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT" runs/gpu
@@ -36,9 +37,13 @@ train() {  # name, then train_emotion arguments
     > "runs/gpu/$name.log" 2>&1
   echo "$name: exit $?" | tee -a runs/gpu/status.txt
 }
-train default --arch default --epochs "$EPOCHS" --time-budget "$BUDGET" --seed 1337 &
-train default-seed7 --arch default --epochs "$EPOCHS" --time-budget "$BUDGET" --seed 7 &
-train seed --arch seed --epochs "$SEED_EPOCHS" --time-budget "$BUDGET" &
+for name in $RUNS; do
+  case $name in
+    default) train default --arch default --epochs "$EPOCHS" --time-budget "$BUDGET" --seed 1337 & ;;
+    default-seed7) train default-seed7 --arch default --epochs "$EPOCHS" --time-budget "$BUDGET" --seed 7 & ;;
+    seed) train seed --arch seed --epochs "$SEED_EPOCHS" --time-budget "$BUDGET" & ;;
+  esac
+done
 while [ "$(jobs -r | wc -l)" -gt 0 ]; do
   sleep 10
   if [ "$SECONDS" -gt "$DEADLINE" ]; then echo "deadline: stopping $(jobs -p | wc -l) runs"; pkill -f training.train_emotion; fi
@@ -46,7 +51,7 @@ while [ "$(jobs -r | wc -l)" -gt 0 ]; do
 done
 wait
 
-for name in default default-seed7 seed; do
+for name in $RUNS; do
   if [ -f "runs/gpu/$name/final.keras" ]; then
     split -b 15m -d "runs/gpu/$name/final.keras" "$OUT/$name.final.keras.part"
   elif [ -f "runs/gpu/$name/last.keras" ]; then
