@@ -2,7 +2,9 @@
 PublicTest, per-class precision/recall, confusion matrices and training curves
 as PNG, and the data and command that made it.
 
-    python -m training.emotion_report --model models/emotion/1 --run runs/emotion/v1
+    python -m training.emotion_report --model models/emotion/2 --run runs/emotion/v2
+
+A NOTES.md in the run folder (how the run was made, what was odd) ends the report.
 """
 from __future__ import annotations
 
@@ -90,25 +92,36 @@ def write(model_dir: Path | None, run_dir: Path, x: np.ndarray, y: np.ndarray, r
                             f"{name}: 4 moods, PublicTest acc {metrics['accuracy_4_mood']:.1%}")
     if log:
         reporting.curves_png(log, report_dir / "curves.png", f"{name} ({meta.get('arch', '?')}): training curves")
-    (report_dir / "README.md").write_text(_markdown(name, metrics, log))
+    notes = (run_dir / "NOTES.md").read_text() if (run_dir / "NOTES.md").exists() else ""
+    (report_dir / "README.md").write_text(_markdown(name, metrics, log, notes))
     print(f"report: {report_dir}  7-class {metrics['accuracy_7']:.2%}  4-mood {metrics['accuracy_4_mood']:.2%}", flush=True)
     return report_dir
 
 
-def _markdown(name: str, m: dict, log: dict) -> str:
+def _trained_on(epochs: int, hours: float, meta: dict) -> str:
+    where = meta.get("accelerator", "cpu")
+    if where not in ("cpu", "unknown"):
+        return (f"- Trained {epochs} epochs in {hours * 60:.1f} min on one {where} "
+                f"(Keras {meta.get('keras', '?')}, {meta.get('backend', '?')} backend)")
+    engine = f"TensorFlow {meta['tensorflow']}" if "tensorflow" in meta else \
+        f"Keras {meta.get('keras', '?')}, {meta.get('backend', '?')} backend"
+    return f"- Trained {epochs} epochs in {hours:.2f} h on {meta.get('cpus', '?')} CPU cores ({engine})"
+
+
+def _markdown(name: str, m: dict, log: dict, notes: str = "") -> str:
     meta = m["meta"]
     hours = m["train_seconds"] / 3600
     lines = [
         f"# Emotion model {name}",
         "",
         f"- Architecture: `{meta.get('arch', '?')}`, {meta.get('params', 0):,} parameters",
-        f"- Trained {m['epochs']} epochs in {hours:.2f} h on {meta.get('cpus', '?')} CPU cores "
-        f"(TensorFlow {meta.get('tensorflow', '?')})",
+        _trained_on(m["epochs"], hours, meta),
         f"- Data: `{meta.get('data', '?')}`: {meta.get('train_images', '?')} training images; "
         f"evaluated on {m['eval_set']}",
         f"- Command: `{meta.get('command', '?')}` (git {meta.get('git_commit') or '?'})",
-        *[f"- Resumed after epoch {r['after_epoch']} with `--epochs {r['to']}` (was {r['from']}): "
-          "the cosine schedule was re-planned to end there" for r in meta.get("replanned", [])],
+        *[f"- Re-planned after epoch {r['after_epoch']} from {r['from']} to {r['to']} epochs "
+          f"({r.get('why', '--epochs changed')}): the cosine schedule ends at the new last epoch"
+          for r in meta.get("replanned", [])],
         "- Epoch log: [log.csv](log.csv)",
         "",
         "| metric | PublicTest |",
@@ -131,6 +144,8 @@ def _markdown(name: str, m: dict, log: dict) -> str:
     ]
     if log:
         lines.append("![curves](curves.png)")
+    if notes:
+        lines += ["", "## Notes from the run", "", notes.strip()]
     return "\n".join(lines) + "\n"
 
 
