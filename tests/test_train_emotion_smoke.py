@@ -38,7 +38,7 @@ def test_train_resume_export_report(tmp_path):
     emotion_report.write(models / "3", run, x, y, report)
     metrics = json.loads((report / "metrics.json").read_text())
     assert 0 <= metrics["accuracy_7"] <= 1 and len(metrics["per_class"]) == 7
-    assert metrics["tta"] == "flip" and set(metrics["accuracy_7_by_tta"]) == {"none", "flip", "flip+shift"}
+    assert metrics["tta"] == "flip+shift" and set(metrics["accuracy_7_by_tta"]) == {"none", "flip", "flip+shift"}
     assert np.array(metrics["confusion_7"]).sum() == len(y)
     for png in ("confusion_7.png", "confusion_4.png", "curves.png"):
         assert (report / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

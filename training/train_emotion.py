@@ -30,6 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
+from training.export_emotion import DEFAULT_TTA, TTA_MODES
+
 DEFAULT_DATA = "../shared/data/fer2013/fer2013.npz"
 
 
@@ -52,7 +54,7 @@ def parse_args(argv=None):
                    help="after training, export models/emotion/VERSION and write its report")
     p.add_argument("--models-dir", default="models/emotion")
     p.add_argument("--reports-dir", default="reports/emotion", help="the report goes to REPORTS_DIR/vVERSION")
-    p.add_argument("--tta", default="flip", choices=("none", "flip", "flip+shift"),
+    p.add_argument("--tta", default=DEFAULT_TTA, choices=TTA_MODES,
                    help="test-time augmentation built into the exported graph")
     p.add_argument("--time-budget", type=float, default=0, metavar="SECONDS",
                    help="fit training into about this many seconds: fewer epochs, same schedule shape")
