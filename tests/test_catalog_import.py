@@ -140,3 +140,30 @@ def test_catalog_csv_has_no_lyrics():
     header = CATALOG_LABELS.read_text(encoding="utf-8").splitlines()[0]
     assert header == "artist,title,mood,confidence,model_version"
     assert max(len(line) for line in CATALOG_LABELS.read_text(encoding="utf-8").splitlines()) < 600
+
+
+def test_scrape_artefacts_are_cleaned_and_listings_skipped(tmp_path, labeller):
+    src = tmp_path / "in.csv"
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([
+            ["artist", "title", "lyrics"],
+            ["[\"Guns N' Roses\"]", "Patience", "shed a tear cause I'm missing you, I'm still alright to smile"],
+            ["Guns N' Roses", "Patience", "the same song from another source: it counts once"],
+            ["['Simon', 'Garfunkel']", '"The Boxer"', "I am just a poor boy, though my story's seldom told"],
+            ["[not a list", "Odd", "an artist that only looks like a list stays as it is"],
+            ["Taylor Swift", "Unreleased Songs [Discography List]", "a list of titles, not a song"],
+        ])
+    out = tmp_path / "labels.csv"
+    stats = label_catalog(src, out, labeller.label, labeller.version, progress=False)
+    assert (stats.read, stats.labelled, stats.already, stats.not_songs) == (5, 3, 1, 1)
+    assert [(r["artist"], r["title"]) for r in read_out(out)] == [
+        ("Guns N' Roses", "Patience"), ("Simon, Garfunkel", "The Boxer"), ("[not a list", "Odd")]
+
+
+def test_shipped_catalog_is_clean():
+    from training.lyrics_data import is_listing, song_key
+
+    rows = read_out(REPO / "services" / "lyrics" / "data" / "catalog_labels.csv")
+    assert not [r for r in rows if r["artist"].startswith("[") or is_listing(r["title"]) or r["title"].startswith('"')]
+    assert all(song_key(r["artist"], r["title"]).split("\t")[0] for r in rows)  # no artist keys out to nothing
+    assert len({song_key(r["artist"], r["title"]) for r in rows}) == len(rows)

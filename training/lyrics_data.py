@@ -11,6 +11,7 @@ already lacks the data curators' holdout, so we keep 20% of it apart.
 """
 from __future__ import annotations
 
+import ast
 import csv
 import gzip
 import random
@@ -100,7 +101,37 @@ def iter_catalog(path: str | Path) -> Iterator[tuple[str, str, str]]:
         except DataError as e:
             raise DataError(f"{path}: {e}") from None
         for r in reader:
-            yield (r[a] or "").strip(), (r[t] or "").strip(), r[l] or ""
+            yield clean_artist(r[a] or ""), clean_title(r[t] or ""), r[l] or ""
+
+
+def clean_artist(artist: str) -> str:
+    """Some scrapes store the artists as a Python list literal (`["Guns N' Roses"]`,
+    `['A', 'B']`): one readable name, the artists joined by commas."""
+    artist = artist.strip()
+    if artist.startswith("[") and artist.endswith("]"):
+        try:
+            names = ast.literal_eval(artist)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return artist
+        if isinstance(names, (list, tuple)) and names and all(isinstance(n, str) for n in names):
+            return ", ".join(n.strip() for n in names if n.strip())
+    return artist
+
+
+def clean_title(title: str) -> str:
+    """Titles wrapped in their own quotes (`"Haunted House"`) lose them."""
+    title = title.strip()
+    if len(title) >= 2 and title[0] == title[-1] == '"':
+        title = title[1:-1].strip()
+    return title
+
+
+# Pages that lyrics sites list among an artist's songs but that are not songs.
+_LISTING = re.compile(r"\bdiscography\b|\btrack ?list(ing)?\b|\bliner notes\b|\balbum credits\b", re.IGNORECASE)
+
+
+def is_listing(title: str) -> bool:
+    return bool(_LISTING.search(title))
 
 
 # --- keys and the held-out split ---------------------------------------------

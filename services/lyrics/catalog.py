@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from services.lyrics.db import LABEL_COLUMNS
-from training.lyrics_data import iter_catalog, song_key
+from training.lyrics_data import is_listing, iter_catalog, song_key
 
 
 @dataclass
@@ -22,10 +22,11 @@ class LabelStats:
     labelled: int = 0
     already: int = 0   # in the output before this run, or twice in the input
     no_lyrics: int = 0
+    not_songs: int = 0  # discography lists and the like
 
     def __str__(self) -> str:
         return (f"{self.read} songs read, {self.labelled} labelled, {self.already} already labelled, "
-                f"{self.no_lyrics} without artist, title or lyrics")
+                f"{self.no_lyrics} without artist, title or lyrics, {self.not_songs} listings that are not songs")
 
 
 def _trim_partial_line(path: Path) -> None:
@@ -87,6 +88,8 @@ def label_catalog(csv_path: str | Path, out: str | Path, label: Callable[[list[s
             key = song_key(artist, title)
             if not (artist and title and lyrics.strip()):
                 stats.no_lyrics += 1
+            elif is_listing(title):
+                stats.not_songs += 1
             elif key in seen:
                 stats.already += 1
             else:
