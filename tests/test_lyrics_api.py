@@ -319,3 +319,27 @@ def test_cli_serve_runs_the_service(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_v2_migration_cleans_rows_from_the_old_catalog(kind, request, tmp_path):
+    with database(kind, tmp_path, request) as url:
+        engine = db.make_engine(url)
+        db.migrate(engine)
+        with engine.begin() as c:  # rows as the version-1 catalog stored them, keys and all
+            rows = [("Guns N' Roses", "Patience"), ("[\"Guns N' Roses\"]", "Patience"),
+                    ("[\"The O'Jays\"]", "Love Train"), ("Neil", '"Should\'ve Never Let You Go"'),
+                    ("Taylor Swift", "Unreleased Songs [Discography List]"), ("Taylor Swift", "Love Story")]
+            for artist, title in rows:
+                values = db.song_values(artist, title, "happy", 0.5, "lyrics/4")
+                values["song_key"] = "\t" + values["song_key"].split("\t")[1] if artist.startswith("[") else values["song_key"]
+                db.upsert_songs(c, [values])
+            c.execute(text("UPDATE lyrics_meta SET value = '1' WHERE key = 'schema_version'"))
+        assert db.migrate(engine) == 2
+        with engine.connect() as c:
+            left = c.execute(text("SELECT artist, title, song_key FROM songs ORDER BY artist, title")).all()
+        assert [(a, t) for a, t, _ in left] == [
+            ("Guns N' Roses", "Patience"), ("Neil", "Should've Never Let You Go"),
+            ("Taylor Swift", "Love Story"), ("The O'Jays", "Love Train")]
+        assert all(k.split("\t")[0] for _, _, k in left)
+        engine.dispose()

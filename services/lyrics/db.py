@@ -7,16 +7,16 @@ import logging
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, or_, select, text, update
 from sqlalchemy.engine import make_url
 
 from musicalface.contracts import MOODS
 from services.lyrics.models import Base, MetaRow, SongRow, rand_of
-from training.lyrics_data import song_key
+from training.lyrics_data import clean_artist, clean_title, is_listing, song_key
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LABEL_COLUMNS = ("artist", "title", "mood", "confidence", "model_version")
 _LOCK_ID = 0x6C797269  # "lyri": one migrating process at a time on PostgreSQL
 
@@ -43,8 +43,27 @@ def _v1(c: Connection) -> None:
     Base.metadata.create_all(c, tables=[SongRow.__table__])
 
 
+def _v2(c: Connection) -> None:
+    """Rows from before the catalog clean-up: artists stored as list literals and titles
+    in quotes (whose keys had lost the artist) get clean names and keys; where the clean
+    key is taken, the row was the same song twice and goes. Listings that are not songs
+    (discography pages) go too."""
+    t = SongRow.__table__
+    suspects = c.execute(select(t.c.id, t.c.artist, t.c.title).where(or_(
+        t.c.artist.like("[%"), t.c.title.like('"%'), *[func.lower(t.c.title).like(f"%{w}%") for w in
+                                                      ("discography", "track", "liner notes", "credits")]))).all()
+    for row_id, artist, title in suspects:
+        artist, title = clean_artist(artist), clean_title(title)
+        key = song_key(artist, title)
+        if is_listing(title) or c.scalar(select(t.c.id).where(t.c.song_key == key, t.c.id != row_id)):
+            c.execute(delete(t).where(t.c.id == row_id))
+        else:
+            c.execute(update(t).where(t.c.id == row_id).values(
+                artist=artist[:500], title=title[:500], song_key=key, rand=rand_of(key)))
+
+
 # schema version -> the step that brings the previous version to it
-MIGRATIONS = {1: _v1}
+MIGRATIONS = {1: _v1, 2: _v2}
 
 
 def _get_meta(c: Connection, key: str) -> str | None:
