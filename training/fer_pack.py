@@ -77,8 +77,7 @@ def unpack(src: Path, dst: Path) -> dict:
             x, report[split] = exact, "exact"
         else:  # another JPEG decoder: keep its pixels, they are within 3 grey levels of the source
             x, report[split] = decoded, "near (decoder differs)"
-        name = {"train": "train", "val": "val"}.get(split, split)
-        arrays[f"{name}_x"], arrays[f"{name}_y"] = x, np.load(src / f"{split}.labels.npy").astype(np.int64)
+        arrays[f"{split}_x"], arrays[f"{split}_y"] = x, np.load(src / f"{split}.labels.npy").astype(np.int64)
     np.savez(dst, **arrays)
     return report
 

@@ -11,8 +11,8 @@ run times its second epoch and, if --epochs would not fit, re-plans the cosine
 to as many epochs as do.
 
 The run folder holds everything needed to stop and go on: `last.keras` (model
-and optimizer state), `final.keras` (the trained model alone), `state.json` (epochs done), `log.csv` (one row an epoch)
-and `meta.json` (data and command). Running the same command again resumes.
+and optimizer state), `state.json` (epochs done), `log.csv` (one row an epoch)
+and `meta.json` (data and command); at the end, `final.keras` (the model alone). Running the same command again resumes.
 The model kept is the last epoch's: the schedule anneals to zero, and picking
 the best epoch on PublicTest would flatter the number we report on it.
 """
@@ -159,9 +159,7 @@ def main(argv=None) -> int:
         if log.exists():  # epochs logged after the last checkpoint are trained again
             log.write_text("".join(log.read_text().splitlines(keepends=True)[: 1 + start_epoch]))
         if state["of"] != args.epochs:
-            new = args.epochs
-            args.epochs = state["of"]
-            replan(start_epoch, state["of"], new, "--epochs changed")
+            replan(start_epoch, state["of"], args.epochs, "--epochs changed")
     else:
         model = emotion_models.build(args.arch)
         model.compile(
