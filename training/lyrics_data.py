@@ -108,7 +108,7 @@ def clean_artist(artist: str) -> str:
     """Some scrapes store the artists as a Python list literal (`["Guns N' Roses"]`,
     `['A', 'B']`): one readable name, the artists joined by commas."""
     artist = artist.strip()
-    if artist.startswith("[") and artist.endswith("]"):
+    if artist.startswith("[") and artist.endswith("]") and len(artist) < 1000:
         try:
             names = ast.literal_eval(artist)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
