@@ -70,6 +70,11 @@ def tiny() -> keras.Model:
 ARCHITECTURES = {"default": vgg, "vgg": vgg, "seed": seed, "tiny": tiny}
 
 
+def load(path) -> keras.Model:
+    """A saved .keras model of ours; importing this module registers RandomAffine for it."""
+    return keras.models.load_model(path)
+
+
 def build(arch: str) -> keras.Model:
     try:
         return ARCHITECTURES[arch]()

@@ -38,13 +38,12 @@ def predict_saved_model(model_dir: Path, x: np.ndarray, batch: int = 256) -> np.
 
 
 def predict_keras(keras_path: Path, x: np.ndarray, tta: str, batch: int = 128) -> np.ndarray:
-    import keras
     import tensorflow as tf
 
-    import training.random_affine  # noqa: F401  (load_model needs the augmentation layer registered)
+    from training.emotion_models import load
     from training.export_emotion import predict_tta
 
-    model = keras.models.load_model(keras_path)
+    model = load(keras_path)
     fn = tf.function(lambda image: predict_tta(model, image, tta))
     return np.concatenate([fn(tf.constant(x[i:i + batch, ..., None].astype("float32"))).numpy()
                            for i in range(0, len(x), batch)])

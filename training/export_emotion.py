@@ -85,11 +85,9 @@ def main(argv=None) -> int:
     p.add_argument("--models-dir", default="models/emotion")
     p.add_argument("--tta", choices=TTA_MODES, default=DEFAULT_TTA, help="test-time augmentation inside the graph")
     args = p.parse_args(argv)
-    import keras
+    from training.emotion_models import load
 
-    import training.random_affine  # noqa: F401  (load_model needs the augmentation layer registered)
-
-    export(keras.models.load_model(args.keras_model), Path(args.models_dir) / str(args.version), tta=args.tta)
+    export(load(args.keras_model), Path(args.models_dir) / str(args.version), tta=args.tta)
     return 0
 
 

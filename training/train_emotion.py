@@ -151,7 +151,7 @@ def main(argv=None) -> int:
         (out / "meta.json").write_text(json.dumps(meta, indent=2))
 
     if last_path.exists() and state_path.exists() and not args.fresh:
-        model = keras.models.load_model(last_path)
+        model = emotion_models.load(last_path)
         state = json.loads(state_path.read_text())
         start_epoch = state["epochs_done"]
         print(f"resuming {last_path} after epoch {start_epoch}", flush=True)
