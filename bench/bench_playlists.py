@@ -102,16 +102,12 @@ def measure(name: str, database_url: str, args) -> None:
 
 
 def postgres_url() -> str | None:
-    from sqlalchemy import create_engine, text
-
+    from services.lyrics.db import ping
     from services.lyrics.settings import normalise_db_url
 
     url = normalise_db_url(os.environ.get("DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     try:
-        eng = create_engine(url, connect_args={"connect_timeout": 2})
-        with eng.connect() as c:
-            c.execute(text("select 1"))
-        eng.dispose()
+        ping(url)
         return url
     except Exception as e:  # noqa: BLE001 - any failure means: no PostgreSQL here
         print(f"postgresql: not reachable at {url} ({type(e).__name__}): skipped")

@@ -83,13 +83,10 @@ def redis_client(redis_url):
 
 
 def _pg_alive(url: str) -> bool:
-    from sqlalchemy import create_engine, text
+    from services.lyrics.db import ping
 
     try:
-        eng = create_engine(url, connect_args={"connect_timeout": 2})
-        with eng.connect() as c:
-            c.execute(text("select 1"))
-        eng.dispose()
+        ping(url)
         return True
     except Exception:
         return False

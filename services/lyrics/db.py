@@ -39,6 +39,16 @@ def make_engine(url: str) -> Engine:
     return create_engine(u, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def ping(url: str, timeout_s: int = 2) -> None:
+    """Connect to a PostgreSQL URL and run one query; raises when the server is not there."""
+    engine = create_engine(url, connect_args={"connect_timeout": timeout_s})
+    try:
+        with engine.connect() as c:
+            c.execute(text("select 1"))
+    finally:
+        engine.dispose()
+
+
 def _v1(c: Connection) -> None:
     Base.metadata.create_all(c, tables=[SongRow.__table__])
 
